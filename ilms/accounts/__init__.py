@@ -1,0 +1,1 @@
+"""Accounts: users, roles, log-in sessions, password resets and the audit log."""

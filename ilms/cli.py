@@ -1,0 +1,82 @@
+"""The ``flask ilms ...`` command group."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from ilms.errors import DomainError
+from ilms.extensions import db
+from ilms.permissions import Role
+
+ilms_cli = AppGroup("ilms", help="ILMS administration commands.")
+
+DEMO_PASSWORD = "ilms-demo"  # noqa: S105  (published demo log-in, only for `seed-demo`)
+DEMO_ACCOUNTS = (
+    ("student@example.edu", "Aigerim Student", Role.STUDENT),
+    ("librarian@example.edu", "Lena Librarian", Role.LIBRARIAN),
+    ("faculty@example.edu", "Farid Faculty", Role.FACULTY),
+    ("admin@example.edu", "Adil Admin", Role.ADMIN),
+)
+
+
+@ilms_cli.command("create-user")
+@click.option("--email", required=True, help="The person's email address (their log-in).")
+@click.option("--name", required=True, help="The name shown in ILMS.")
+@click.option(
+    "--role",
+    "roles",
+    required=True,
+    multiple=True,
+    type=click.Choice([r.value for r in Role]),
+    help="A role; repeat for several.",
+)
+@click.option("--password", default=None, help="Initial password; omit to email a reset link.")
+@click.option("--locale", default=None, type=click.Choice(["en", "ru", "kk"]))
+def create_user_command(
+    email: str, name: str, roles: tuple[str, ...], password: str | None, locale: str | None
+) -> None:
+    """Create an account."""
+    from ilms.accounts import services
+
+    try:
+        user = services.create_user(email, name, [Role(r) for r in roles], password, locale=locale)
+        if password is None:
+            with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+                services.request_password_reset(user.email, None)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"created user {user.id} {user.email} ({', '.join(sorted(roles))})")
+
+
+@ilms_cli.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create the demo accounts (and demo data); safe to run again."""
+    for line in seed_demo():
+        click.echo(line)
+
+
+def seed_demo() -> list[str]:
+    from ilms.accounts import services
+
+    lines = []
+    hashed = services.hash_password(DEMO_PASSWORD)
+    for email, name, role in DEMO_ACCOUNTS:
+        user = services.find_user_by_email(email)
+        if user is None:
+            user = services.create_user(email, name, [role], password_hash=hashed)
+        lines.append(f"  {role.value:<10} {email:<24} password: {DEMO_PASSWORD}")
+    db.session.commit()
+    return ["Demo log-ins:", *lines]
+
+
+@ilms_cli.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Worker threads.")
+def worker_command(workers: int) -> None:
+    """Run the background job worker in the foreground (when not embedded in the app)."""
+    from ilms.jobs import run_worker
+
+    run_worker(current_app._get_current_object(), workers)  # type: ignore[attr-defined]

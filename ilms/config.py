@@ -1,0 +1,85 @@
+"""Configuration defaults, overridden by ``ILMS_*`` environment variables.
+
+Every setting has a default here; ``create_app`` reads the environment once, when the app is built,
+never at import time.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+
+class Defaults:
+    """Settings for a development install. Production must override the marked ones."""
+
+    ENV = (
+        "development"  #: ``production`` turns on the start-up guard (see ``security.check_deploy``)
+    )
+    DEBUG = False
+    TESTING = False
+    SECRET_KEY: str | None = None  #: required and strong in production; generated in development
+    DATABASE_URL: str | None = None  #: default: SQLite ``ilms.sqlite3`` in the instance folder
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+    # Sessions and cookies
+    SESSION_COOKIE_NAME = "ilms_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  #: must be true in production
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, which expires on its own
+    WTF_CSRF_SSL_STRICT = True
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+
+    # Log-in throttling (``limits`` notation; storage ``memory://`` or ``redis://host:port``)
+    RATELIMIT_STORAGE_URI = "memory://"
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "50 per 15 minutes"
+    PROXY_FIX_X_FOR = 0  #: number of trusted proxies in front of the app
+
+    # Framing: LMS origins allowed to embed ILMS (space-separated); none by default
+    FRAME_ANCESTORS = ""
+
+    # Accounts
+    SIGNUP_ENABLED = False  #: students may create their own accounts
+    PASSWORD_MIN_LENGTH = 10
+    PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
+
+    # Languages and time
+    LANGUAGES = ("en", "ru", "kk")
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Almaty"
+    LIBRARY_TIMEZONE = "Asia/Almaty"
+    LIBRARY_NAME = "University Library"
+
+    # Mail: ``console`` (logs the message), ``smtp``, or ``memory`` (kept in ``app.extensions``)
+    MAIL_BACKEND = "console"
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = "ILMS <no-reply@localhost>"
+    MAIL_TIMEOUT = 10
+
+    # Background jobs: ``sqlite`` (a file in the instance folder) or a ``redis://`` URL.
+    QUEUE_URL = "sqlite"
+    QUEUE_EMBEDDED = True  #: run the job worker inside the app process
+    QUEUE_WORKERS = 2
+    QUEUE_IMMEDIATE = False  #: run jobs at once in the caller (tests)
+
+    # Base URL used in emails when no request is active
+    BASE_URL = "http://127.0.0.1:5000"
+    PREFERRED_URL_SCHEME = "http"
+
+
+def overrides_for(config: dict[str, Any]) -> dict[str, Any]:
+    """Settings derived from others once the environment has been read."""
+    derived: dict[str, Any] = {}
+    if config.get("ENV") == "production":
+        derived["PREFERRED_URL_SCHEME"] = "https"
+    return derived

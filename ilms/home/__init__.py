@@ -1,0 +1,1 @@
+"""Each role's home page, the landing page, and the health checks."""
