@@ -46,6 +46,8 @@ class Defaults:
     # Accounts
     SIGNUP_ENABLED = False  #: students may create their own accounts
     PASSWORD_MIN_LENGTH = 10
+    #: argon2id parameters: a profile name of ``argon2.profiles`` (tests use ``CHEAPEST``)
+    ARGON2_PROFILE = "RFC_9106_LOW_MEMORY"
     PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
 
     # Languages and time

@@ -71,6 +71,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "QUEUE_IMMEDIATE": True,
             "BASE_URL": "http://localhost",
             "SERVER_NAME": None,
+            "ARGON2_PROFILE": "CHEAPEST",
         }
     )
     upgrade_database(app)
@@ -88,8 +89,9 @@ def app_ctx(app: Flask) -> Iterator[Flask]:
 
 
 @pytest.fixture(scope="session")
-def password_hash() -> str:
-    return account_services.hash_password(PASSWORD)
+def password_hash(app: Flask) -> str:
+    with app.app_context():
+        return account_services.hash_password(PASSWORD)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+import argon2.profiles
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, url_for
@@ -33,23 +34,31 @@ class InvalidCredentials(DomainError):
 
 # --- Passwords ------------------------------------------------------------------------------
 
-#: argon2id with the library's defaults (RFC 9106 low-memory profile).
-_hasher = PasswordHasher()
-#: Verified against when the email is unknown, so that timing does not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    """argon2id with the configured profile, and a hash to verify against for unknown emails
+    (so that the time taken does not reveal which accounts exist)."""
+    cached = current_app.extensions.get("ilms_password_hasher")
+    if cached is None:
+        profile = getattr(argon2.profiles, current_app.config["ARGON2_PROFILE"])
+        hasher = PasswordHasher.from_parameters(profile)
+        cached = (hasher, hasher.hash(secrets.token_urlsafe(16)))
+        current_app.extensions["ilms_password_hasher"] = cached
+    return cached
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher()[0].hash(password)
 
 
 def verify_password(user: User | None, password: str) -> bool:
-    stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    hasher, dummy = _hasher()
+    stored = user.password_hash if user and user.password_hash else dummy
     try:
-        ok = _hasher.verify(stored, password)
+        ok = hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
-    if ok and user and _hasher.check_needs_rehash(stored):
+    if ok and user and hasher.check_needs_rehash(stored):
         user.password_hash = hash_password(password)
     return ok and user is not None and user.password_hash is not None
 
