@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -127,6 +129,10 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Set new password"))
 
 
+def timezone_choices() -> list[tuple[str, str]]:
+    return [("", _l("The library's time zone")), *((z, z) for z in sorted(available_timezones()))]
+
+
 class ProfileForm(FlaskForm):
     name = StringField(
         _l("Your name"),
@@ -136,6 +142,7 @@ class ProfileForm(FlaskForm):
     locale = SelectField(
         _l("Interface language"), choices=language_choices, validators=[Optional()]
     )
+    timezone = SelectField(_l("Time zone"), choices=timezone_choices, validators=[Optional()])
     submit = SubmitField(_l("Save profile"))
 
 

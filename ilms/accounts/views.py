@@ -207,7 +207,9 @@ def account() -> Response | str:
     profile = ProfileForm(prefix="profile", obj=current_user)
     password = PasswordChangeForm(prefix="password")
     if profile.submit.data and profile.validate_on_submit():
-        services.update_profile(current_user, profile.name.data, profile.locale.data, None)
+        services.update_profile(
+            current_user, profile.name.data, profile.locale.data, profile.timezone.data
+        )
         session.pop("locale", None)
         db.session.commit()
         flash(_("Your profile has been saved."), "success")
@@ -231,6 +233,7 @@ def account() -> Response | str:
             return redirect(url_for("auth.account"))
     if request.method == "GET":
         profile.locale.data = current_user.locale or ""
+        profile.timezone.data = current_user.timezone or ""
     return render_template("accounts/account.html", profile=profile, password=password)
 
 

@@ -238,3 +238,29 @@ def test_successful_logins_from_one_address_are_not_limited(app, make_user):
     for _ in range(limit + 2):
         browser = app.test_client()
         assert login(browser, make_user("student"), REMOTE_ADDR="10.88.0.1").status_code == 302
+
+
+def test_profile_saves_language_and_time_zone(client, login_as, app):
+    user = login_as("student")
+    token = csrf_token_from(client, "/account")
+    response = client.post("/account", data={
+        "csrf_token": token, "profile-name": "Dana Renamed", "profile-locale": "kk",
+        "profile-timezone": "Asia/Aqtobe", "profile-submit": "1"})
+    assert response.status_code == 302
+    page = client.get("/account", headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert '<html lang="kk"' in page  # the saved preference wins over the browser
+    with app.app_context():
+        from ilms.accounts.models import User
+
+        saved = db.session.get(User, user.id)
+        assert (saved.name, saved.locale, saved.timezone) == ("Dana Renamed", "kk", "Asia/Aqtobe")
+
+
+def test_profile_refuses_an_unknown_time_zone(client, login_as):
+    login_as("student")
+    token = csrf_token_from(client, "/account")
+    response = client.post("/account", data={
+        "csrf_token": token, "profile-name": "X", "profile-locale": "",
+        "profile-timezone": "Mars/Olympus", "profile-submit": "1"})
+    assert response.status_code == 200
+    assert 'class="error-summary"' in response.get_data(as_text=True)
