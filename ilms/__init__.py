@@ -76,11 +76,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from ilms.accounts.views import admin_bp, auth_bp
+    from ilms.authoring.views import api_bp as modules_api_bp
     from ilms.home.views import bp as home_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(modules_api_bp)
 
 
 def register_errors(app: Flask) -> None:
@@ -106,6 +108,11 @@ def register_request_hooks(app: Flask) -> None:
         set_write_intent(True)
 
     app.after_request(set_security_headers)
+
+    from ilms.markdown import render_inline, render_markdown
+
+    app.add_template_filter(render_markdown, "markdown")
+    app.add_template_filter(render_inline, "markdown_inline")
 
     @app.context_processor
     def _layout_context() -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -80,3 +82,42 @@ def worker_command(workers: int) -> None:
     from ilms.jobs import run_worker
 
     run_worker(current_app._get_current_object(), workers)  # type: ignore[attr-defined]
+
+
+BUNDLED_MODULES = Path(__file__).resolve().parent.parent / "modules"
+
+
+@ilms_cli.command("import-modules")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--draft", is_flag=True, help="Leave newly created modules unpublished.")
+def import_modules_command(path: Path | None, draft: bool) -> None:
+    """Load the module packages under PATH (default: the bundled modules/); safe to run again."""
+    from ilms.authoring import services
+
+    results, problems = services.import_folder(path or BUNDLED_MODULES, publish=not draft)
+    db.session.commit()
+    for result in results:
+        click.echo(f"{result.status:<9} {result.slug} (version {result.version}, "
+                   f"{result.questions_changed} questions changed)")
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    click.echo(f"imported {sum(r.status != 'unchanged' for r in results)}, "
+               f"unchanged {sum(r.status == 'unchanged' for r in results)}, "
+               f"invalid {len({p.file.split('/')[1] if '/' in p.file else p.file for p in problems})}")
+    if problems:
+        raise SystemExit(1)
+
+
+@ilms_cli.command("export-module")
+@click.argument("slug")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Folder to write the module folder into.")
+def export_module_command(slug: str, out: Path) -> None:
+    """Write a module's current version in the plain-text module format."""
+    from ilms.authoring import services
+
+    try:
+        folder = services.export_module(slug, out)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"wrote {folder}")

@@ -1,0 +1,1 @@
+"""Authoring: modules as plain-text packages (read, validate, write) and their lessons and banks."""

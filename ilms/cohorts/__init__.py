@@ -1,0 +1,1 @@
+"""Cohorts: course sections with their members and the modules embedded in them."""

@@ -1,0 +1,1 @@
+"""Delivery: quizzes, attempts and responses, lesson progress, grading."""

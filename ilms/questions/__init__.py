@@ -1,0 +1,1 @@
+"""Question types: how each kind of bank item is validated, answered, graded, explained and shown."""
