@@ -38,12 +38,12 @@ e2e: install
 	$(BIN)/pytest -m browser -q $(PYTEST_ARGS) tests/browser
 
 lint: install
-	$(BIN)/ruff check ilms tests bench
-	$(BIN)/ruff format --check ilms tests bench
+	$(BIN)/ruff check ilms tests $(wildcard bench)
+	$(BIN)/ruff format --check ilms tests $(wildcard bench)
 
 format: install
-	$(BIN)/ruff check --fix ilms tests bench
-	$(BIN)/ruff format ilms tests bench
+	$(BIN)/ruff check --fix ilms tests $(wildcard bench)
+	$(BIN)/ruff format ilms tests $(wildcard bench)
 
 extract-messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o ilms/translations/messages.pot --no-location --sort-output --omit-header .

@@ -97,21 +97,29 @@ def import_modules_command(path: Path | None, draft: bool) -> None:
     results, problems = services.import_folder(path or BUNDLED_MODULES, publish=not draft)
     db.session.commit()
     for result in results:
-        click.echo(f"{result.status:<9} {result.slug} (version {result.version}, "
-                   f"{result.questions_changed} questions changed)")
+        click.echo(
+            f"{result.status:<9} {result.slug} (version {result.version}, "
+            f"{result.questions_changed} questions changed)"
+        )
     for problem in problems:
         click.echo(f"error: {problem}", err=True)
-    click.echo(f"imported {sum(r.status != 'unchanged' for r in results)}, "
-               f"unchanged {sum(r.status == 'unchanged' for r in results)}, "
-               f"invalid {len({p.file.split('/')[1] if '/' in p.file else p.file for p in problems})}")
+    click.echo(
+        f"imported {sum(r.status != 'unchanged' for r in results)}, "
+        f"unchanged {sum(r.status == 'unchanged' for r in results)}, "
+        f"invalid {len({p.file.split('/')[1] if '/' in p.file else p.file for p in problems})}"
+    )
     if problems:
         raise SystemExit(1)
 
 
 @ilms_cli.command("export-module")
 @click.argument("slug")
-@click.option("--out", required=True, type=click.Path(path_type=Path),
-              help="Folder to write the module folder into.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder to write the module folder into.",
+)
 def export_module_command(slug: str, out: Path) -> None:
     """Write a module's current version in the plain-text module format."""
     from ilms.authoring import services

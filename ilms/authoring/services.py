@@ -36,8 +36,9 @@ class ImportResult:
     questions_changed: int
 
 
-def import_package(package: pkg.ModulePackage, actor: User | None = None,
-                   publish: bool = True) -> ImportResult:
+def import_package(
+    package: pkg.ModulePackage, actor: User | None = None, publish: bool = True
+) -> ImportResult:
     """Store ``package`` as the module's newest version, unless its content is unchanged.
 
     Questions whose content changed get a new version; unchanged ones are shared with the
@@ -46,7 +47,9 @@ def import_package(package: pkg.ModulePackage, actor: User | None = None,
     module = db.session.scalar(select(Module).where(Module.slug == package.slug))
     created = module is None
     if module is None:
-        module = Module(slug=package.slug, published=publish, created_by_id=actor.id if actor else None)
+        module = Module(
+            slug=package.slug, published=publish, created_by_id=actor.id if actor else None
+        )
         module.bank = QuestionBank(slug=package.slug, title=package.title["en"][:200])
         db.session.add(module)
         db.session.flush()
@@ -61,8 +64,9 @@ def import_package(package: pkg.ModulePackage, actor: User | None = None,
     return ImportResult(package.slug, "created" if created else "updated", version.number, changed)
 
 
-def _store_questions(bank: QuestionBank, package: pkg.ModulePackage
-                     ) -> tuple[list[QuestionVersion], int]:
+def _store_questions(
+    bank: QuestionBank, package: pkg.ModulePackage
+) -> tuple[list[QuestionVersion], int]:
     existing = {q.key: q for q in bank.questions}
     versions: list[QuestionVersion] = []
     changed = 0
@@ -96,11 +100,18 @@ def _points(data: dict) -> float:
     return float(get_type(data["type"]).max_points(data))
 
 
-def _store_version(module: Module, package: pkg.ModulePackage,
-                   question_versions: list[QuestionVersion], actor: User | None) -> ModuleVersion:
-    number = (db.session.scalar(
-        select(func.max(ModuleVersion.number)).where(ModuleVersion.module_id == module.id)
-    ) or 0) + 1
+def _store_version(
+    module: Module,
+    package: pkg.ModulePackage,
+    question_versions: list[QuestionVersion],
+    actor: User | None,
+) -> ModuleVersion:
+    number = (
+        db.session.scalar(
+            select(func.max(ModuleVersion.number)).where(ModuleVersion.module_id == module.id)
+        )
+        or 0
+    ) + 1
     version = ModuleVersion(
         module=module,
         number=number,
@@ -117,8 +128,13 @@ def _store_version(module: Module, package: pkg.ModulePackage,
         created_by_id=actor.id if actor else None,
     )
     version.lessons = [
-        Lesson(position=lesson.position, key=lesson.id, title=lesson.title, body=lesson.body,
-               images={name: store_asset(name, data) for name, data in lesson.images.items()})
+        Lesson(
+            position=lesson.position,
+            key=lesson.id,
+            title=lesson.title,
+            body=lesson.body,
+            images={name: store_asset(name, data) for name, data in lesson.images.items()},
+        )
         for lesson in package.lessons
     ]
     db.session.add(version)
@@ -141,8 +157,9 @@ def store_asset(name: str, data: bytes) -> str:
     return digest
 
 
-def import_folder(root: Path, actor: User | None = None, publish: bool = True
-                  ) -> tuple[list[ImportResult], list[pkg.Problem]]:
+def import_folder(
+    root: Path, actor: User | None = None, publish: bool = True
+) -> tuple[list[ImportResult], list[pkg.Problem]]:
     """Import every valid module under ``root``; an invalid module changes nothing."""
     packages, problems = pkg.read_all(root)
     results = [import_package(package, actor, publish) for package in packages]
@@ -165,9 +182,13 @@ def package_from_version(version: ModuleVersion) -> pkg.ModulePackage:
         summary=dict(version.summary),
         outcomes=[pkg.Outcome(o["id"], o["frame"], dict(o["text"])) for o in version.outcomes],
         lessons=[
-            pkg.Lesson(id=lesson.key, position=lesson.position, title=dict(lesson.title),
-                       body=dict(lesson.body),
-                       images={name: assets[digest] for name, digest in lesson.images.items()})
+            pkg.Lesson(
+                id=lesson.key,
+                position=lesson.position,
+                title=dict(lesson.title),
+                body=dict(lesson.body),
+                images={name: assets[digest] for name, digest in lesson.images.items()},
+            )
             for lesson in version.lessons
         ],
         questions=[dict(qv.data) for qv in version.question_versions],
@@ -177,8 +198,12 @@ def package_from_version(version: ModuleVersion) -> pkg.ModulePackage:
 
 
 def _form(form_id: str, table: dict) -> pkg.Form:
-    return pkg.Form(id=form_id, items=tuple(table.get("items", ())),
-                    per_outcome=table.get("per_outcome"), exclude_form=table.get("exclude_form"))
+    return pkg.Form(
+        id=form_id,
+        items=tuple(table.get("items", ())),
+        per_outcome=table.get("per_outcome"),
+        exclude_form=table.get("exclude_form"),
+    )
 
 
 def _assets_for(version: ModuleVersion) -> dict[str, bytes]:

@@ -15,9 +15,15 @@ from ilms.extensions import db
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e],
-                validate_strings=True, native_enum=False, length=20,
-                create_constraint=True)
+    return Enum(
+        cls,
+        name=name,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+        native_enum=False,
+        length=20,
+        create_constraint=True,
+    )
 
 
 class MemberRole(enum.StrEnum):
@@ -41,8 +47,11 @@ class FeedbackPolicy(enum.StrEnum):
 
 class Cohort(TimestampMixin, db.Model):
     __tablename__ = "cohorts"
-    __table_args__ = (CheckConstraint("ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on",
-                                      name="dates_in_order"),)
+    __table_args__ = (
+        CheckConstraint(
+            "ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="dates_in_order"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_code: Mapped[str] = mapped_column(String(40))
@@ -72,7 +81,9 @@ class Cohort(TimestampMixin, db.Model):
 class CohortMember(db.Model):
     __tablename__ = "cohort_members"
     __table_args__ = (
-        CheckConstraint("time_multiplier >= 1 AND time_multiplier <= 5", name="time_multiplier_range"),
+        CheckConstraint(
+            "time_multiplier >= 1 AND time_multiplier <= 5", name="time_multiplier_range"
+        ),
         CheckConstraint("extra_attempts >= 0", name="extra_attempts_not_negative"),
     )
 
@@ -100,8 +111,9 @@ class Assignment(TimestampMixin, db.Model):
         UniqueConstraint("cohort_id", "module_id"),
         CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
         CheckConstraint("attempts_allowed >= 1", name="attempts_allowed_positive"),
-        CheckConstraint("time_limit_minutes IS NULL OR time_limit_minutes > 0",
-                        name="time_limit_positive"),
+        CheckConstraint(
+            "time_limit_minutes IS NULL OR time_limit_minutes > 0", name="time_limit_positive"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

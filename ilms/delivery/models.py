@@ -37,9 +37,15 @@ class AttemptState(enum.StrEnum):
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e],
-                validate_strings=True, native_enum=False, length=20,
-                create_constraint=True)
+    return Enum(
+        cls,
+        name=name,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+        native_enum=False,
+        length=20,
+        create_constraint=True,
+    )
 
 
 class Quiz(db.Model):
@@ -137,8 +143,9 @@ class Response(db.Model):
     __table_args__ = (
         UniqueConstraint("attempt_id", "question_version_id"),
         CheckConstraint("seq >= 0", name="seq_not_negative"),
-        CheckConstraint("points IS NULL OR (points >= 0 AND points <= max_points)",
-                        name="points_range"),
+        CheckConstraint(
+            "points IS NULL OR (points >= 0 AND points <= max_points)", name="points_range"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

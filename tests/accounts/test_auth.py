@@ -243,9 +243,16 @@ def test_successful_logins_from_one_address_are_not_limited(app, make_user):
 def test_profile_saves_language_and_time_zone(client, login_as, app):
     user = login_as("student")
     token = csrf_token_from(client, "/account")
-    response = client.post("/account", data={
-        "csrf_token": token, "profile-name": "Dana Renamed", "profile-locale": "kk",
-        "profile-timezone": "Asia/Aqtobe", "profile-submit": "1"})
+    response = client.post(
+        "/account",
+        data={
+            "csrf_token": token,
+            "profile-name": "Dana Renamed",
+            "profile-locale": "kk",
+            "profile-timezone": "Asia/Aqtobe",
+            "profile-submit": "1",
+        },
+    )
     assert response.status_code == 302
     page = client.get("/account", headers={"Accept-Language": "ru"}).get_data(as_text=True)
     assert '<html lang="kk"' in page  # the saved preference wins over the browser
@@ -259,8 +266,15 @@ def test_profile_saves_language_and_time_zone(client, login_as, app):
 def test_profile_refuses_an_unknown_time_zone(client, login_as):
     login_as("student")
     token = csrf_token_from(client, "/account")
-    response = client.post("/account", data={
-        "csrf_token": token, "profile-name": "X", "profile-locale": "",
-        "profile-timezone": "Mars/Olympus", "profile-submit": "1"})
+    response = client.post(
+        "/account",
+        data={
+            "csrf_token": token,
+            "profile-name": "X",
+            "profile-locale": "",
+            "profile-timezone": "Mars/Olympus",
+            "profile-submit": "1",
+        },
+    )
     assert response.status_code == 200
     assert 'class="error-summary"' in response.get_data(as_text=True)

@@ -61,7 +61,10 @@ text = {{ en = "Wrong", ru = "Неверно" }}
 feedback = {{ en = "No.", ru = "Нет." }}
 """
 
-LESSON = {"en": "# Keywords\n\nStart from your question.\n", "ru": "# Ключевые слова\n\nНачните с вопроса.\n"}
+LESSON = {
+    "en": "# Keywords\n\nStart from your question.\n",
+    "ru": "# Ключевые слова\n\nНачните с вопроса.\n",
+}
 
 
 def write_module(root: Path, slug: str, q1_text: str = "Pick one") -> Path:
@@ -94,7 +97,11 @@ def test_import_is_idempotent_and_versions_changes(app_ctx, tmp_path, slug):
 
     write_module(tmp_path, slug, q1_text="Pick the best one")
     results, _ = services.import_folder(tmp_path)
-    assert (results[0].status, results[0].version, results[0].questions_changed) == ("updated", 2, 1)
+    assert (results[0].status, results[0].version, results[0].questions_changed) == (
+        "updated",
+        2,
+        1,
+    )
 
     module = db.session.scalar(select(Module).where(Module.slug == slug))
     first, second = module.versions
@@ -115,15 +122,17 @@ def test_invalid_module_changes_nothing(app_ctx, tmp_path, slug):
         encoding="utf-8",
     )
     (folder / "bank.toml").write_text(
-        (folder / "bank.toml").read_text(encoding="utf-8").replace(
-            'feedback = { en = "No.", ru = "Нет." }', 'feedback = { en = "No." }', 1
-        ),
+        (folder / "bank.toml")
+        .read_text(encoding="utf-8")
+        .replace('feedback = { en = "No.", ru = "Нет." }', 'feedback = { en = "No." }', 1),
         encoding="utf-8",
     )
     results, problems = services.import_folder(tmp_path)
     assert results == []
     assert problems and "bank.toml" in problems[0].file and problems[0].line
-    assert db.session.scalar(select(func.count()).select_from(Module).where(Module.slug == slug)) == 0
+    assert (
+        db.session.scalar(select(func.count()).select_from(Module).where(Module.slug == slug)) == 0
+    )
 
 
 def test_export_then_import_then_export_is_identical(app_ctx, tmp_path, slug):
@@ -156,8 +165,9 @@ def test_cli_imports_and_exports(app, tmp_path, slug):
 def test_cli_reports_problems_with_file_and_line(app, tmp_path, slug):
     folder = write_module(tmp_path, slug)
     text = (folder / "module.toml").read_text(encoding="utf-8")
-    (folder / "module.toml").write_text(text.replace("searching-as-strategic-exploration", "searching"),
-                                        encoding="utf-8")
+    (folder / "module.toml").write_text(
+        text.replace("searching-as-strategic-exploration", "searching"), encoding="utf-8"
+    )
     result = app.test_cli_runner().invoke(args=["ilms", "import-modules", str(tmp_path)])
     assert result.exit_code == 1
     assert f"{tmp_path.name}/{slug}/module.toml:" in result.output
