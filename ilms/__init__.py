@@ -77,12 +77,14 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from ilms.accounts.views import admin_bp, auth_bp
     from ilms.authoring.views import api_bp as modules_api_bp
+    from ilms.delivery.api import bp as delivery_api_bp
     from ilms.home.views import bp as home_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(modules_api_bp)
+    app.register_blueprint(delivery_api_bp)
 
 
 def register_errors(app: Flask) -> None:

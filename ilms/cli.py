@@ -129,3 +129,13 @@ def export_module_command(slug: str, out: Path) -> None:
     except DomainError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"wrote {folder}")
+
+
+@ilms_cli.command("close-overdue")
+def close_overdue_command() -> None:
+    """Submit attempts whose time ran out, grading the answers saved before the deadline."""
+    from ilms.delivery import services
+
+    count = services.close_overdue()
+    db.session.commit()
+    click.echo(f"closed {count} overdue attempts")

@@ -1,0 +1,433 @@
+"""A class taking the post-test at once, against gunicorn on 127.0.0.1 (SQLite, then PostgreSQL).
+
+Measures, in one run and against the same server's ``/healthz`` measured alternately (only ratios
+hold on a shared machine):
+1. a class: N students log in, start the post-test, autosave 20 answers each with think time and
+   submit within about a minute; errors and lost answers (every acknowledged answer is checked in
+   the database afterwards) must both be 0;
+2. answer-save throughput and p99 latency at 16 connections, as a ratio to /healthz;
+3. the end-of-class burst: N final submits released at the same instant, against a burst of N
+   requests to /healthz.
+
+Usage: python bench/class_submit.py [--students 300] [--workers 2] [--database sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = 20
+PASSWORD = "bench-password-123"  # noqa: S105  (accounts made for this run only)
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+# --- Set-up: a module with a 20-question post-test, a cohort, N students --------------------
+
+
+def write_module(root: Path) -> None:
+    folder = root / "bench-module"
+    (folder / "lessons").mkdir(parents=True)
+    items = ", ".join(f'"q{i}"' for i in range(QUESTIONS))
+    (folder / "module.toml").write_text(
+        'slug = "bench-module"\nversion = 1\nlanguages = ["en"]\naudience = "undergraduate"\n'
+        'estimated_minutes = 30\ntitle = { en = "Benchmark" }\nsummary = { en = "For timing." }\n'
+        '[[outcomes]]\nid = "o"\nframe = "research-as-inquiry"\ntext = { en = "An outcome." }\n'
+        f'[forms.A]\nitems = [{items}]\n[tests]\npre = "A"\npost = "A"\n',
+        encoding="utf-8",
+    )
+    questions = []
+    for i in range(QUESTIONS):
+        questions.append(
+            f'[[questions]]\nid = "q{i}"\ntype = "single_choice"\noutcome = "o"\n'
+            f'text = {{ en = "Question {i}" }}\n'
+            + "".join(
+                f'[[questions.options]]\nid = "{o}"\ncorrect = {"true" if o == "a" else "false"}\n'
+                f'text = {{ en = "Option {o}" }}\nfeedback = {{ en = "Because." }}\n'
+                for o in "abcd"
+            )
+        )
+    (folder / "bank.toml").write_text("\n".join(questions), encoding="utf-8")
+    (folder / "lessons" / "01-only.en.md").write_text("# Only lesson\n\nText.\n", encoding="utf-8")
+
+
+def prepare(env: dict[str, str], students: int, workdir: Path) -> dict[str, int]:
+    """Migrate, import the module, create the class; returns the ids the run needs."""
+    write_module(workdir / "modules")
+    flask = [sys.executable, "-m", "flask", "--app", "ilms"]
+    subprocess.run([*flask, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*flask, "ilms", "import-modules", str(workdir / "modules")],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    code = SETUP.format(students=students, password=PASSWORD)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    values = dict(line.split("=", 1) for line in out.stdout.split() if "=" in line)
+    return {key: int(value) for key, value in values.items()}
+
+
+SETUP = """
+from datetime import timedelta
+from ilms import create_app
+from ilms.accounts import services as accounts
+from ilms.authoring.models import Module
+from ilms.cohorts import services as cohorts
+from ilms.cohorts.models import MemberRole
+from ilms.db import utcnow
+from ilms.delivery.models import Phase, Quiz
+from ilms.extensions import db
+from ilms.permissions import Role
+from sqlalchemy import select
+
+app = create_app()
+with app.app_context():
+    hashed = accounts.hash_password("{password}")
+    owner = accounts.create_user("owner@bench.example", "Owner", [Role.FACULTY], password_hash=hashed)
+    cohort = cohorts.create_cohort(owner, course_code="BENCH", course_title="Bench", term="Now")
+    module = db.session.scalar(select(Module).where(Module.slug == "bench-module"))
+    now = utcnow()
+    assignment = cohorts.assign_module(cohort, module, opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=1), pre_required=False, post_after_lessons=False,
+        attempts_allowed=5)
+    for i in range({students}):
+        user = accounts.create_user(f"s{{i}}@bench.example", f"Student {{i}}", [Role.STUDENT],
+                                    password_hash=hashed)
+        cohorts.add_member(cohort, user, MemberRole.STUDENT)
+    post = db.session.scalar(select(Quiz).where(Quiz.assignment_id == assignment.id,
+                                                Quiz.phase == Phase.POST))
+    db.session.commit()
+    print(f"quiz={{post.id}}")
+"""
+
+
+# --- The server -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(env: dict[str, str], workers: int, port: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--timeout",
+            "120",
+            "wsgi:app",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+# --- Students -------------------------------------------------------------------------------
+
+
+@dataclass
+class Student:
+    base: str
+    email: str
+    client: httpx.Client = field(init=False)
+    token: str = ""
+    attempt: dict = field(default_factory=dict)
+    acknowledged: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.client = httpx.Client(base_url=self.base, timeout=60)
+
+    def log_in(self) -> None:
+        token = CSRF_RE.search(self.client.get("/login").text).group(1)
+        response = self.client.post(
+            "/login", data={"email": self.email, "password": PASSWORD, "csrf_token": token}
+        )
+        if response.status_code != 302:
+            raise RuntimeError(f"log-in failed: {response.status_code}")
+        self.token = CSRF_RE.search(self.client.get("/account").text).group(1)
+
+    def call(self, method: str, path: str, body: object = None) -> httpx.Response:
+        return self.client.request(
+            method, path, json=body if body is not None else {}, headers={"X-CSRFToken": self.token}
+        )
+
+    def start(self, quiz: int) -> None:
+        response = self.call("POST", f"/api/v1/quizzes/{quiz}/attempts")
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"start failed: {response.status_code} {response.text[:200]}")
+        self.attempt = response.json()
+
+    def save(self, question: dict, seq: int) -> httpx.Response:
+        answer = random.choice([o["id"] for o in question["options"]])
+        response = self.call(
+            "PUT",
+            f"/api/v1/attempts/{self.attempt['id']}/answers/{question['id']}",
+            {"answer": answer, "seq": seq},
+        )
+        if response.status_code == 200:
+            self.acknowledged[question["id"]] = (answer, seq)
+        return response
+
+    def submit(self) -> httpx.Response:
+        return self.call("POST", f"/api/v1/attempts/{self.attempt['id']}/submit")
+
+
+def take_quiz(student: Student, quiz: int, think: float, errors: list[str]) -> None:
+    try:
+        student.log_in()
+        student.start(quiz)
+        for seq, question in enumerate(student.attempt["questions"], start=1):
+            time.sleep(random.uniform(0.3, 1.7) * think)
+            response = student.save(question, seq)
+            if response.status_code != 200:
+                errors.append(f"save {response.status_code}")
+        response = student.submit()
+        if response.status_code != 200:
+            errors.append(f"submit {response.status_code}")
+    except (httpx.HTTPError, RuntimeError) as error:
+        errors.append(repr(error))
+
+
+def lost_answers(env: dict[str, str], students: list[Student]) -> int:
+    """Acknowledged answers that are not in the database as acknowledged (or newer)."""
+    expected = {
+        (s.attempt["id"], qid): ack
+        for s in students
+        if s.attempt
+        for qid, ack in s.acknowledged.items()
+    }
+    code = (
+        "import json,sys\nfrom ilms import create_app\nfrom ilms.extensions import db\n"
+        "from ilms.delivery.models import Response\nfrom sqlalchemy import select\n"
+        "app=create_app()\nwith app.app_context():\n"
+        "    rows=db.session.execute(select(Response.attempt_id,Response.question_version_id,"
+        "Response.answer,Response.seq)).all()\n"
+        "    print(json.dumps([[a,q,ans,s] for a,q,ans,s in rows]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    import json
+
+    stored = {(a, q): (ans, s) for a, q, ans, s in json.loads(out.stdout.strip().splitlines()[-1])}
+    return sum(
+        1
+        for key, (answer, seq) in expected.items()
+        if key not in stored
+        or stored[key][1] < seq
+        or (stored[key][1] == seq and stored[key][0] != answer)
+    )
+
+
+# --- Measurements ---------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def load(action: Callable[[], int], connections: int, seconds: float) -> tuple[float, float, int]:
+    """Requests per second, p99 latency (s) and error count of ``action`` at ``connections``."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker() -> None:
+        nonlocal errors
+        while time.monotonic() < stop:
+            began = time.perf_counter()
+            status = action()
+            elapsed = time.perf_counter() - began
+            with lock:
+                latencies.append(elapsed)
+                errors += status >= 400
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(latencies) / (time.monotonic() - began), percentile(latencies, 0.99), errors
+
+
+def burst(actions: list[Callable[[], int]]) -> tuple[float, float, int]:
+    """Release all actions at once; time to the last completion, p99 and errors."""
+    barrier = threading.Barrier(len(actions) + 1)
+    durations: list[float] = [0.0] * len(actions)
+    statuses: list[int] = [0] * len(actions)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        began = time.perf_counter()
+        statuses[index] = actions[index]()
+        durations[index] = time.perf_counter() - began
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - began, percentile(durations, 0.99), sum(s >= 500 for s in statuses)
+
+
+def healthz(base: str) -> Callable[[], int]:
+    client = httpx.Client(base_url=base, timeout=60)
+    return lambda: client.get("/healthz").status_code
+
+
+def run(database: str, students: int, workers: int) -> dict[str, float]:
+    workdir = Path(tempfile.mkdtemp(prefix="ilms-bench-"))
+    env = {
+        **os.environ,
+        "ILMS_QUEUE_EMBEDDED": "false",
+        "ILMS_SECRET_KEY": "bench-" + "k" * 40,
+        "ILMS_LOGIN_LIMIT_PER_ADDRESS": '"100000 per 1 minute"',
+        "PYTHONPATH": str(ROOT),
+    }
+    if database == "sqlite":
+        env["ILMS_DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    else:
+        schema = f"bench_{os.getpid()}"
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "test",
+                "-qc",
+                f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}",
+            ],
+            check=True,
+        )
+        env["ILMS_DATABASE_URL"] = f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    ids = prepare(env, students, workdir)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(env, workers, port)
+    figures: dict[str, float] = {}
+    try:
+        # 1. The class.
+        class_ = [Student(base, f"s{i}@bench.example") for i in range(students)]
+        errors: list[str] = []
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=students) as pool:
+            for student in class_:
+                pool.submit(take_quiz, student, ids["quiz"], 2.0, errors)
+                time.sleep(10.0 / students)  # students arrive over ten seconds
+        figures["class_seconds"] = time.monotonic() - began
+        figures["class_errors"] = len(errors)
+        figures["lost_answers"] = lost_answers(env, class_)
+        figures["acknowledged_answers"] = sum(len(s.acknowledged) for s in class_)
+
+        # 2. Answer-save throughput at 16 connections, alternating with /healthz.
+        savers = class_[:16]
+        for student in savers:
+            student.start(ids["quiz"])
+        counters = {id(s): iter(range(1000, 10**9)) for s in savers}
+        local = threading.local()
+        pool_iter = iter(savers * 1000)
+        pool_lock = threading.Lock()
+
+        def save_one() -> int:
+            if not hasattr(local, "student"):
+                with pool_lock:
+                    local.student = next(pool_iter)
+            student = local.student
+            question = random.choice(student.attempt["questions"])
+            return student.save(question, next(counters[id(student)])).status_code
+
+        health = healthz(base)
+        rounds = {"save": [], "healthz": []}
+        for _ in range(3):
+            rounds["healthz"].append(load(health, 16, 4.0))
+            rounds["save"].append(load(save_one, 16, 4.0))
+        for name, results in rounds.items():
+            figures[f"{name}_rps"] = statistics.median(r[0] for r in results)
+            figures[f"{name}_p99_ms"] = 1000 * statistics.median(r[1] for r in results)
+            figures[f"{name}_errors"] = sum(r[2] for r in results)
+        figures["save_throughput_ratio"] = figures["save_rps"] / figures["healthz_rps"]
+        figures["save_p99_ratio"] = figures["save_p99_ms"] / figures["healthz_p99_ms"]
+
+        # 3. The end-of-class burst: everyone submits at the same instant.
+        for student in class_:
+            student.start(ids["quiz"])
+            student.save(student.attempt["questions"][0], 10**9)
+        last, p99, failures = burst(
+            [lambda s=student: s.submit().status_code for student in class_]
+        )
+        h_last, _h_p99, _ = burst([healthz(base) for _ in class_])
+        figures.update(
+            burst_last_s=last,
+            burst_p99_s=p99,
+            burst_5xx=failures,
+            healthz_burst_last_s=h_last,
+            burst_ratio=last / h_last,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    for database in databases:
+        print(f"== {database}: {args.students} students, {args.workers} gunicorn sync workers")
+        for key, value in run(database, args.students, args.workers).items():
+            print(
+                f"  {key:<24} {value:,.3f}" if isinstance(value, float) else f"  {key:<24} {value}"
+            )
+
+
+if __name__ == "__main__":
+    main()
