@@ -139,3 +139,53 @@ def close_overdue_command() -> None:
     count = services.close_overdue()
     db.session.commit()
     click.echo(f"closed {count} overdue attempts")
+
+
+@ilms_cli.command("report")
+@click.option("--cohort", "cohort_id", type=int, required=True, help="The cohort's id.")
+@click.option(
+    "--module", "module_slug", default=None, help="The module, if the cohort has several."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "csv", "pdf"]),
+    default="json",
+    show_default=True,
+)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--min-n",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Suppress figures resting on fewer students (default: ILMS_REPORT_MIN_N).",
+)
+@click.option("--deidentify", is_flag=True, help="Replace students with stable pseudonyms.")
+def report_command(
+    cohort_id: int,
+    module_slug: str | None,
+    output_format: str,
+    out_path: Path,
+    min_n: int | None,
+    deidentify: bool,
+) -> None:
+    """Write a cohort's pre/post report as JSON, CSV (item statistics) or PDF."""
+    from ilms.reports import services
+    from ilms.reports.outputs import write_report
+
+    try:
+        assignment = services.cohort_assignment(cohort_id, module_slug)
+        report = services.assignment_report(assignment, min_n=min_n, deidentify=deidentify)
+        write_report(report, output_format, out_path)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"wrote {out_path}")
+
+
+def _register_domain_commands() -> None:
+    from ilms.reports.commands import analyze_command
+
+    ilms_cli.add_command(analyze_command)
+
+
+_register_domain_commands()

@@ -50,6 +50,9 @@ class Defaults:
     ARGON2_PROFILE = "RFC_9106_LOW_MEMORY"
     PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
 
+    # Reports: figures resting on fewer students than this are suppressed for faculty
+    REPORT_MIN_N = 5
+
     # Languages and time
     LANGUAGES = ("en", "ru", "kk")
     BABEL_DEFAULT_LOCALE = "en"
@@ -73,6 +76,16 @@ class Defaults:
     QUEUE_EMBEDDED = True  #: run the job worker inside the app process
     QUEUE_WORKERS = 2
     QUEUE_IMMEDIATE = False  #: run jobs at once in the caller (tests)
+
+    # Information sessions
+    INFO_SESSION_CHECK_IN_GRACE_MINUTES = 15  #: self check-in opens this early, closes this late
+    INFO_SESSION_CANCEL_CUTOFF_HOURS = 2  #: a new session's cut-off for giving up a place
+    INFO_SESSION_REMINDER_HOURS = 24  #: reminders go out this long before a session
+    INFO_SESSION_ROSTER_CLOSE_HOURS = 24  #: after the end, the unmarked are recorded as no-shows
+    INFO_SESSION_GUEST_LINK_HOURS = 48  #: a guest's email confirmation link expires after this
+    #: Terms of the academic year: (name, first month); the first term starts the year.
+    ACADEMIC_TERMS = (("autumn", 9), ("spring", 1), ("summer", 6))
+    PDF_FONT_DIR = "/usr/share/fonts/truetype/dejavu"  #: DejaVu Sans, which has every Kazakh letter
 
     # Base URL used in emails when no request is active
     BASE_URL = "http://127.0.0.1:5000"

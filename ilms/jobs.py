@@ -1,7 +1,10 @@
 """The background job queue (huey): embedded in the app process by default, on Redis at scale.
 
-Jobs are plain functions registered with ``@job``; they run with an app context of the app that
-configured the queue. ``QUEUE_IMMEDIATE`` runs them at once in the caller (tests).
+Jobs are plain functions registered with ``@job``; ``enqueue(fn, ...)`` runs one in the background
+with an app context of the current app. Each app has its own queue (``app.extensions``), so
+several apps in one process (tests) never share one. ``QUEUE_IMMEDIATE`` runs jobs at once in the
+caller (tests). ``@job(schedule={"minute": "*/15"})`` also runs a job without arguments on that
+crontab schedule (UTC) in every worker: such a job must be safe to run twice at the same time.
 """
 
 from __future__ import annotations
@@ -12,57 +15,76 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
-from huey import Huey, RedisHuey, SqliteHuey
+from flask import Flask, current_app, has_app_context
+from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 log = logging.getLogger(__name__)
 
-_app: Flask | None = None
-#: The queue; configured by ``init_jobs``. Until then it runs tasks immediately in memory.
-queue: Huey = Huey("ilms", immediate=True)
+#: Every job of the code base with its options, registered at import time.
 _registered: list[tuple[Callable[..., Any], dict[str, Any]]] = []
-_tasks: dict[str, TaskWrapper] = {}
 
 
 def job(
-    retries: int = 3, retry_delay: int = 30
+    retries: int = 3, retry_delay: int = 30, schedule: dict[str, str] | None = None
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``fn`` as a job; call ``enqueue(fn, ...)`` to run it in the background."""
+    """Register ``fn`` as a job; call ``enqueue(fn, ...)`` to run it in the background.
+
+    ``schedule`` (huey's ``crontab`` fields, e.g. ``{"minute": "*/15"}``) makes it periodic too.
+    """
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _registered.append((fn, {"retries": retries, "retry_delay": retry_delay}))
-        _bind(fn, retries=retries, retry_delay=retry_delay)
+        _registered.append(
+            (fn, {"retries": retries, "retry_delay": retry_delay, "schedule": schedule})
+        )
         return fn
 
     return decorator
 
 
-def _bind(fn: Callable[..., Any], **options: Any) -> None:
+def task_name(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}.{fn.__name__}"
+
+
+def _bind(
+    app: Flask, queue: Huey, fn: Callable[..., Any], schedule: dict[str, str] | None, **options: Any
+) -> TaskWrapper:
     def run_in_app(*args: Any, **kwargs: Any) -> Any:
-        if _app is None:
-            raise RuntimeError("the job queue is not configured")
-        with _app.app_context():
+        # Immediate mode runs inside the caller's context; a worker thread needs its own.
+        if has_app_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
+            return fn(*args, **kwargs)
+        with app.app_context():
             return fn(*args, **kwargs)
 
     run_in_app.__name__ = fn.__name__
     run_in_app.__qualname__ = fn.__qualname__
     run_in_app.__module__ = fn.__module__
-    _tasks[f"{fn.__module__}.{fn.__name__}"] = queue.task(
-        name=f"{fn.__module__}.{fn.__name__}", **options
-    )(run_in_app)
+    name = task_name(fn)
+    if schedule:
+        return queue.periodic_task(crontab(**schedule), name=name, **options)(run_in_app)
+    return queue.task(name=name, **options)(run_in_app)
+
+
+def _tasks() -> dict[str, TaskWrapper]:
+    tasks: dict[str, TaskWrapper] = current_app.extensions["ilms_tasks"]
+    missing = [(fn, options) for fn, options in _registered if task_name(fn) not in tasks]
+    if missing:
+        # Jobs in modules imported after the app was built are bound on first use.
+        app, queue = current_app._get_current_object(), current_app.extensions["ilms_queue"]  # type: ignore[attr-defined]
+        for fn, options in missing:
+            tasks[task_name(fn)] = _bind(app, queue, fn, **options)
+    return tasks
 
 
 def enqueue(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Queue ``fn(*args, **kwargs)``; returns huey's result handle."""
-    return _tasks[f"{fn.__module__}.{fn.__name__}"](*args, **kwargs)
+    """Queue ``fn(*args, **kwargs)`` on the current app's queue; returns huey's result handle."""
+    return _tasks()[task_name(fn)](*args, **kwargs)
 
 
 def _make_queue(app: Flask) -> Huey:
     url: str = app.config["QUEUE_URL"]
-    immediate = bool(app.config["QUEUE_IMMEDIATE"])
-    if immediate:
+    if app.config["QUEUE_IMMEDIATE"]:
         return Huey("ilms", immediate=True)
     if url.startswith(("redis://", "rediss://")):
         return RedisHuey("ilms", url=url)
@@ -75,14 +97,12 @@ def _make_queue(app: Flask) -> Huey:
 
 
 def init_jobs(app: Flask) -> None:
-    """Point the queue at this app's storage and start the embedded worker if configured."""
-    global _app, queue
-    _app = app
+    """Give the app its queue with every registered job bound to it."""
     queue = _make_queue(app)
-    _tasks.clear()
-    for fn, options in _registered:
-        _bind(fn, **options)
     app.extensions["ilms_queue"] = queue
+    app.extensions["ilms_tasks"] = {
+        task_name(fn): _bind(app, queue, fn, **options) for fn, options in _registered
+    }
 
 
 class _EmbeddedConsumer(Consumer):
@@ -92,24 +112,24 @@ class _EmbeddedConsumer(Consumer):
 
 
 _embedded_lock = threading.Lock()
-_embedded: _EmbeddedConsumer | None = None
 
 
 def start_embedded_worker(app: Flask) -> None:
-    """Run the consumer in threads of this process (one per app process; idempotent)."""
-    global _embedded
-    if queue.immediate or _embedded is not None:
+    """Run the consumer in threads of this process (once per app; idempotent)."""
+    queue: Huey = app.extensions["ilms_queue"]
+    if queue.immediate or "ilms_consumer" in app.extensions:
         return
     with _embedded_lock:
-        if _embedded is not None:
+        if "ilms_consumer" in app.extensions:
             return
-        _embedded = _EmbeddedConsumer(
+        consumer = _EmbeddedConsumer(
             queue, workers=app.config["QUEUE_WORKERS"], worker_type="thread"
         )
-        _embedded.start()
+        consumer.start()
+        app.extensions["ilms_consumer"] = consumer
         log.info("embedded job worker started with %s threads", app.config["QUEUE_WORKERS"])
 
 
 def run_worker(app: Flask, workers: int) -> None:
     """Run a stand-alone consumer in the foreground (``flask ilms worker``)."""
-    Consumer(queue, workers=workers, worker_type="thread").run()
+    Consumer(app.extensions["ilms_queue"], workers=workers, worker_type="thread").run()

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "ilms" / "translations"
 #: English is the source language: its strings are the msgids, so it has no catalogue.
 TRANSLATED = [code for code in Defaults.LANGUAGES if code != Defaults.BABEL_DEFAULT_LOCALE]
-#: ``%(name)s``, ``%(n)d``, ``%s`` ...; not ``%%``, and not a bare ``%`` before a word.
+#: ``%(name)s``, ``%(n)d``, ``%s``, ``%%`` ...; not a bare ``%`` before a space or a word.
 PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[#0+-]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[diouxXeEfFgGcrsa%]")
 HOW_TO_FIX = "see docs/translations.md: make extract-messages, translate, make translations"
 
@@ -45,7 +45,7 @@ def load_catalogue(lang: str) -> Catalog:
 
 
 def placeholders(text: str) -> set[str]:
-    return {match for match in PLACEHOLDER.findall(text) if match != "%%"}
+    return set(PLACEHOLDER.findall(text))
 
 
 def plural_of(message: Message) -> str | None:
@@ -68,26 +68,34 @@ def translations(catalogue: Catalog) -> dict[object, object]:
     }
 
 
-def problems_with(message: Message, num_plurals: int) -> list[str]:
+def problems_with(message: Message, catalogue: Catalog) -> list[str]:
     """What is wrong with one translated message, in words a translator can act on."""
     label = repr(message.id[0] if isinstance(message.id, tuple | list) else message.id)
     if message.fuzzy:
         return [f"fuzzy: {label}"]
-    if isinstance(message.id, tuple | list):
-        strings = list(message.string) if isinstance(message.string, tuple | list) else []
-        if len(strings) != num_plurals or not all(strings):
-            return [f"plural form missing ({num_plurals} needed): {label}"]
-        expected = placeholders(message.id[1])
-    else:
+    if not isinstance(message.id, tuple | list):
         if not message.string:
             return [f"untranslated: {label}"]
-        strings = [message.string]
         expected = placeholders(message.id)
-    return [
-        f"placeholders differ ({sorted(placeholders(s))} != {sorted(expected)}): {label}"
-        for s in strings
-        if placeholders(s) != expected
-    ]
+        found = placeholders(message.string)
+        return [] if found == expected else [mismatch(found, expected, label)]
+    strings = list(message.string) if isinstance(message.string, tuple | list) else []
+    if len(strings) != catalogue.num_plurals or not all(strings):
+        return [f"plural form missing ({catalogue.num_plurals} needed): {label}"]
+    singular, plural = placeholders(message.id[0]), placeholders(message.id[1])
+    rule = gettext.c2py(catalogue.plural_expr)
+    problems = []
+    for index, string in enumerate(strings):
+        found = placeholders(string)
+        # A form used for n = 1 alone may leave the number out, as the English singular does.
+        only_one = {n for n in range(1000) if rule(n) == index} <= {1}
+        if found != plural and not (only_one and found == singular):
+            problems.append(mismatch(found, plural, label))
+    return problems
+
+
+def mismatch(found: set[str], expected: set[str], label: str) -> str:
+    return f"placeholders differ ({sorted(found)} != {sorted(expected)}): {label}"
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +142,7 @@ def test_every_message_is_translated(lang):
         problem
         for message in catalogue
         if message.id
-        for problem in problems_with(message, catalogue.num_plurals)
+        for problem in problems_with(message, catalogue)
     ]
     assert not problems, f"{lang}: {len(problems)} to fix ({HOW_TO_FIX}):\n" + "\n".join(problems)
 

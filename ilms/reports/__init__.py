@@ -1,0 +1,1 @@
+"""Reports: assessment statistics, privacy rules and file import/export for cohort reports."""
