@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import String, cast, select
 
 from ilms.accounts.models import User
 from ilms.authoring.models import QuestionVersion
@@ -158,7 +158,7 @@ def _responses(attempt_ids: list[int]) -> tuple[np.ndarray, list[str | None]]:
             Response.attempt_id,
             Response.question_version_id,
             Response.points,
-            type_coerce(Response.answer, String),
+            cast(Response.answer, String),
         ).where(Response.attempt_id.in_(attempt_ids))
     ).all()
     numbers = np.array(
