@@ -19,10 +19,11 @@ $(VENV)/.installed: pyproject.toml
 
 # Compiled message catalogues are build products, made from the .po files.
 ilms/translations/%/LC_MESSAGES/messages.mo: ilms/translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -f -d ilms/translations -l $* >/dev/null
+	$(BIN)/pybabel compile -f -d ilms/translations -l $* >/dev/null
 
 demo: install
 	$(FLASK) db upgrade
+	$(FLASK) ilms import-modules
 	$(FLASK) ilms seed-demo
 	@echo "ILMS is running on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
@@ -47,7 +48,7 @@ format: install
 
 extract-messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o ilms/translations/messages.pot --no-location --sort-output --omit-header .
-	$(BIN)/pybabel update -i ilms/translations/messages.pot -d ilms/translations --no-fuzzy-matching --omit-header --ignore-obsolete
+	$(BIN)/pybabel update -i ilms/translations/messages.pot -d ilms/translations --no-fuzzy-matching --ignore-obsolete
 
 translations: install
 	$(BIN)/pybabel compile -f -d ilms/translations
