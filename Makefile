@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 
 # Compiled message catalogues are build products, made from the .po files.
 ilms/translations/%/LC_MESSAGES/messages.mo: ilms/translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
-	$(BIN)/pybabel compile -f -d ilms/translations -l $* >/dev/null
+	$(BIN)/pybabel compile -d ilms/translations -l $* >/dev/null
 
 demo: install
 	$(FLASK) db upgrade
@@ -51,7 +51,7 @@ extract-messages: install
 	$(BIN)/pybabel update -i ilms/translations/messages.pot -d ilms/translations --no-fuzzy-matching --ignore-obsolete
 
 translations: install
-	$(BIN)/pybabel compile -f -d ilms/translations
+	$(BIN)/pybabel compile -d ilms/translations
 
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
