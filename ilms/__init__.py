@@ -50,11 +50,14 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
 def register_extensions(app: Flask) -> None:
     from pathlib import Path
 
+    import ilms.delivery.jobs  # the periodic jobs, known to the job worker
+    import ilms.infosessions.jobs  # the reminders, a periodic job
     import ilms.models  # noqa: F401  (every table known to migrations and queries)
     from ilms.db import configure_sqlite
     from ilms.extensions import babel, csrf, db, login_manager, migrate
     from ilms.i18n import select_locale, select_timezone
     from ilms.jobs import init_jobs, start_embedded_worker
+    from ilms.reports import jobs as report_jobs  # noqa: F401  (a periodic job: the refresh)
     from ilms.security import init_throttle
 
     db.init_app(app)
@@ -77,14 +80,32 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from ilms.accounts.views import admin_bp, auth_bp
     from ilms.authoring.views import api_bp as modules_api_bp
+    from ilms.authoring.views import author_bp
+    from ilms.cohorts.views import bp as cohorts_bp
     from ilms.delivery.api import bp as delivery_api_bp
+    from ilms.delivery.views import bp as learn_bp
+    from ilms.exchange.views import bp as exchange_bp
     from ilms.home.views import bp as home_bp
+    from ilms.infosessions.api import api_bp as infosessions_api_bp
+    from ilms.infosessions.views import bp as infosessions_bp
+    from ilms.lti.views import admin_bp as lti_admin_bp
+    from ilms.lti.views import bp as lti_bp
+    from ilms.reports.views import bp as reports_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(modules_api_bp)
+    app.register_blueprint(author_bp)
+    app.register_blueprint(cohorts_bp)
+    app.register_blueprint(infosessions_bp)
+    app.register_blueprint(infosessions_api_bp)
     app.register_blueprint(delivery_api_bp)
+    app.register_blueprint(learn_bp)
+    app.register_blueprint(exchange_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(lti_bp)
+    app.register_blueprint(lti_admin_bp)
 
 
 def register_errors(app: Flask) -> None:

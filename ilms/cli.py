@@ -14,6 +14,7 @@ from ilms.permissions import Role
 
 ilms_cli = AppGroup("ilms", help="ILMS administration commands.")
 
+
 DEMO_PASSWORD = "ilms-demo"  # noqa: S105  (published demo log-in, only for `seed-demo`)
 DEMO_ACCOUNTS = (
     ("student@example.edu", "Aigerim Student", Role.STUDENT),
@@ -71,6 +72,14 @@ def seed_demo() -> list[str]:
         if user is None:
             user = services.create_user(email, name, [role], password_hash=hashed)
         lines.append(f"  {role.value:<10} {email:<24} password: {DEMO_PASSWORD}")
+    db.session.commit()
+    from ilms.infosessions.demo import seed_demo_sessions
+
+    lines.extend(seed_demo_sessions())
+    db.session.commit()
+    from ilms.cohorts.demo import seed_demo_cohort
+
+    lines.extend(seed_demo_cohort(hashed))
     db.session.commit()
     return ["Demo log-ins:", *lines]
 
@@ -161,6 +170,13 @@ def close_overdue_command() -> None:
     help="Suppress figures resting on fewer students (default: ILMS_REPORT_MIN_N).",
 )
 @click.option("--deidentify", is_flag=True, help="Replace students with stable pseudonyms.")
+@click.option(
+    "--locale",
+    type=click.Choice(["en", "ru", "kk"]),
+    default="en",
+    show_default=True,
+    help="PDF language.",
+)
 def report_command(
     cohort_id: int,
     module_slug: str | None,
@@ -168,6 +184,7 @@ def report_command(
     out_path: Path,
     min_n: int | None,
     deidentify: bool,
+    locale: str,
 ) -> None:
     """Write a cohort's pre/post report as JSON, CSV (item statistics) or PDF."""
     from ilms.reports import services
@@ -176,16 +193,30 @@ def report_command(
     try:
         assignment = services.cohort_assignment(cohort_id, module_slug)
         report = services.assignment_report(assignment, min_n=min_n, deidentify=deidentify)
-        write_report(report, output_format, out_path)
+        write_report(report, output_format, out_path, locale=locale)
     except DomainError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"wrote {out_path}")
 
 
 def _register_domain_commands() -> None:
-    from ilms.reports.commands import analyze_command
+    from ilms.infosessions.commands import import_sessions_command, send_reminders_command
+    from ilms.reports.commands import analyze_command, synth_cohort_command
 
     ilms_cli.add_command(analyze_command)
+    ilms_cli.add_command(synth_cohort_command)
+
+    ilms_cli.add_command(import_sessions_command)
+    ilms_cli.add_command(send_reminders_command)
+
+    from ilms.exchange.commands import export_questions_command, import_questions_command
+
+    ilms_cli.add_command(import_questions_command)
+    ilms_cli.add_command(export_questions_command)
+
+    from ilms.lti.cli import lti_cli
+
+    ilms_cli.add_command(lti_cli)
 
 
 _register_domain_commands()

@@ -34,6 +34,12 @@ class Defaults:
     WTF_CSRF_SSL_STRICT = True
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
 
+    # Importing question banks (docs/exchange.md): the largest upload, and for zip archives the
+    # most they may unpack to and the most entries they may hold.
+    EXCHANGE_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+    EXCHANGE_MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
+    EXCHANGE_MAX_ENTRIES = 2000
+
     # Log-in throttling (``limits`` notation; storage ``memory://`` or ``redis://host:port``)
     RATELIMIT_STORAGE_URI = "memory://"
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
@@ -52,6 +58,9 @@ class Defaults:
 
     # Reports: figures resting on fewer students than this are suppressed for faculty
     REPORT_MIN_N = 5
+    REPORT_SYNC_MAX_STUDENTS = 500  #: a first report on more students is computed by a job
+    REPORT_PDF_DIRECT_MAX_STUDENTS = 300  #: larger cohorts' PDFs are rendered by a job
+    REPORT_REFRESH_MINUTES = 60  #: a report viewed this long after computing is recomputed
 
     # Languages and time
     LANGUAGES = ("en", "ru", "kk")
@@ -86,6 +95,18 @@ class Defaults:
     #: Terms of the academic year: (name, first month); the first term starts the year.
     ACADEMIC_TERMS = (("autumn", 9), ("spring", 1), ("summer", 6))
     PDF_FONT_DIR = "/usr/share/fonts/truetype/dejavu"  #: DejaVu Sans, which has every Kazakh letter
+
+    # LTI 1.3 (embedding in an LMS; see docs/lti.md)
+    LTI_HTTP_TIMEOUT_SECONDS = 10  #: for every call to a platform (keys, tokens, grades, roster)
+    LTI_JWKS_CACHE_SECONDS = 600  #: platforms' public keys are refetched after this
+    LTI_CLOCK_LEEWAY_SECONDS = 60  #: allowed clock difference for ``exp`` and ``iat``
+    LTI_ID_TOKEN_MAX_AGE_SECONDS = 600  #: an id_token issued longer ago is refused
+    LTI_STATE_SECONDS = 600  #: time from the LMS log-in request to the launch
+    LTI_RESUME_SECONDS = 120  #: the "open in a new window" link works this long, once
+    LTI_KEY_OVERLAP_DAYS = 7  #: a rotated-out key stays in the JWKS this long
+    LTI_ASSIGNMENT_DAYS = 180  #: a module placed from the LMS closes after this (staff can change)
+    LTI_GRADE_MAX_TRIES = 6  #: then a score is shown as failed, for a retry by hand
+    LTI_GRADE_RETRY_SECONDS = 60  #: first retry delay, doubled at each further try
 
     # Base URL used in emails when no request is active
     BASE_URL = "http://127.0.0.1:5000"

@@ -13,8 +13,32 @@ from ilms.authoring.models import (
 )
 from ilms.cohorts.models import Assignment, Cohort, CohortMember
 from ilms.delivery.models import Attempt, FormAllocation, LessonProgress, Quiz, Response
+from ilms.infosessions.models import (
+    AnnualReport,
+    GuestConfirmation,
+    InfoSession,
+    InfoSessionSeries,
+    InstructionRequest,
+    Registration,
+    SessionFeedback,
+    SessionMail,
+)
+from ilms.lti.models import (
+    LtiContext,
+    LtiDeployment,
+    LtiGradeSubmission,
+    LtiKey,
+    LtiLaunch,
+    LtiLaunchState,
+    LtiNonce,
+    LtiPlatform,
+    LtiResourceLink,
+    LtiUser,
+)
+from ilms.reports.models import ReportPdf, ReportSnapshot
 
 __all__ = [
+    "AnnualReport",
     "Asset",
     "Assignment",
     "Attempt",
@@ -22,9 +46,23 @@ __all__ = [
     "Cohort",
     "CohortMember",
     "FormAllocation",
+    "GuestConfirmation",
+    "InfoSession",
+    "InfoSessionSeries",
+    "InstructionRequest",
     "Lesson",
     "LessonProgress",
     "LoginSession",
+    "LtiContext",
+    "LtiDeployment",
+    "LtiGradeSubmission",
+    "LtiKey",
+    "LtiLaunch",
+    "LtiLaunchState",
+    "LtiNonce",
+    "LtiPlatform",
+    "LtiResourceLink",
+    "LtiUser",
     "Module",
     "ModuleVersion",
     "ModuleVersionQuestion",
@@ -33,7 +71,12 @@ __all__ = [
     "QuestionBank",
     "QuestionVersion",
     "Quiz",
+    "Registration",
+    "ReportPdf",
+    "ReportSnapshot",
     "Response",
+    "SessionFeedback",
+    "SessionMail",
     "User",
     "UserRole",
 ]

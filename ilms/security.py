@@ -62,7 +62,7 @@ def development_secret_key(instance_path: str) -> str:
 # --- Headers --------------------------------------------------------------------------------
 
 
-def content_security_policy(frame_ancestors: str) -> str:
+def content_security_policy(frame_ancestors: str, form_action: str = "'self'") -> str:
     ancestors = frame_ancestors.strip() or "'none'"
     return "; ".join(
         [
@@ -74,14 +74,22 @@ def content_security_policy(frame_ancestors: str) -> str:
             "connect-src 'self'",
             "object-src 'none'",
             "base-uri 'self'",
-            "form-action 'self'",
+            f"form-action {form_action}",
             f"frame-ancestors {ancestors}",
         ]
     )
 
 
+def current_frame_ancestors() -> str:
+    """The origins allowed to frame this response: those a registered provider chooses for it
+    (LTI pages: the registered LMS platforms), else ``FRAME_ANCESTORS``."""
+    provider = current_app.extensions.get("ilms_frame_ancestors")
+    chosen = provider() if provider is not None else None
+    return current_app.config["FRAME_ANCESTORS"] if chosen is None else chosen
+
+
 def set_security_headers(response: Response) -> Response:
-    frame_ancestors = current_app.config["FRAME_ANCESTORS"]
+    frame_ancestors = current_frame_ancestors()
     response.headers.setdefault("Content-Security-Policy", content_security_policy(frame_ancestors))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"

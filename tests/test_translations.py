@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from babel.messages.catalog import Catalog, Message
+from babel.messages.catalog import PYTHON_FORMAT, Catalog, Message
 from babel.messages.mofile import read_mo
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
@@ -53,16 +53,18 @@ def plural_of(message: Message) -> str | None:
 
 
 def translations(catalogue: Catalog) -> dict[object, object]:
-    """msgid -> msgstr of the finished entries, plural ids and forms as tuples (read_mo gives lists).
+    """(context, msgid) -> msgstr of the finished entries; plurals as tuples (read_mo gives lists).
 
     Untranslated and fuzzy entries are left out: the other tests name them, and a .mo skips them.
     """
 
     def frozen(value: object) -> object:
+        if isinstance(value, bytes):  # read_mo leaves a msgctxt undecoded
+            return value.decode("utf-8")
         return tuple(value) if isinstance(value, list | tuple) else value
 
     return {
-        frozen(m.id): frozen(m.string)
+        (frozen(m.context), frozen(m.id)): frozen(m.string)
         for m in catalogue
         if m.id and not m.fuzzy and all(frozen(m.string) if m.pluralizable else [m.string])
     }
@@ -75,7 +77,7 @@ def problems_with(message: Message, catalogue: Catalog) -> list[str]:
         return [f"fuzzy: {label}"]
     if not isinstance(message.id, tuple | list):
         if not message.string:
-            return [f"untranslated: {label}"]
+            return [f"untranslated: {label}{unmatchable(message.id)}"]
         expected = placeholders(message.id)
         found = placeholders(message.string)
         return [] if found == expected else [mismatch(found, expected, label)]
@@ -92,6 +94,22 @@ def problems_with(message: Message, catalogue: Catalog) -> list[str]:
         if found != plural and not (only_one and found == singular):
             problems.append(mismatch(found, plural, label))
     return problems
+
+
+def unmatchable(msgid: str) -> str:
+    """Why a msgid cannot be translated as it stands: Babel reads "95% confidence" as "% c"."""
+    stray = [
+        match.group(0)
+        for match in PYTHON_FORMAT.finditer(msgid)
+        if match.group(1) is None and match.group(3) != "%"
+        if match.group(0) not in placeholders(msgid)
+    ]
+    if not stray:
+        return ""
+    return (
+        f" (Babel reads {stray[0]!r} in it as a placeholder that no translation can match, "
+        "so pybabel compile would fail: reword the msgid)"
+    )
 
 
 def mismatch(found: set[str], expected: set[str], label: str) -> str:
@@ -148,13 +166,25 @@ def test_every_message_is_translated(lang):
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)
+def test_catalogue_passes_the_checks_of_pybabel_compile(lang):
+    # pybabel compile exits 1 on these, which stops `make install`. A msgid such as "95% confidence"
+    # reads to Babel as a "% c" placeholder that no translation can match: reword the msgid
+    # ("%(level)s confidence", level="95%") rather than leave the translation empty.
+    errors = [
+        f"{', '.join(map(str, found))}: {message.id!r}"
+        for message, found in load_catalogue(lang).check()
+    ]
+    assert not errors, f"{lang}: pybabel compile would fail on:\n" + "\n".join(errors)
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
 def test_every_message_in_the_code_is_in_the_catalogue(lang, extracted):
     catalogue = load_catalogue(lang)
     missing = []
     for message in extracted:
         if not message.id:
             continue
-        entry = catalogue.get(message.id)
+        entry = catalogue.get(message.id, message.context)
         if entry is None or plural_of(entry) != plural_of(message):
             missing.append(repr(message.id))
     assert not missing, f"{lang}: not in the catalogue ({HOW_TO_FIX}):\n" + "\n".join(missing)
@@ -183,8 +213,8 @@ def test_compiled_catalogue_matches_the_po_file(lang):
 )
 def test_compiled_plural_rule(lang, forms):
     with po_path(lang).with_suffix(".mo").open("rb") as file:
-        translations = gettext.GNUTranslations(file)
-    assert {n: translations.plural(n) for n in forms} == forms
+        compiled = gettext.GNUTranslations(file)
+    assert {n: compiled.plural(n) for n in forms} == forms
 
 
 # --- Pages ---------------------------------------------------------------------------------

@@ -240,22 +240,23 @@ def request_password_reset(email: str, address: str | None) -> None:
     if user is None or not user.active:
         audit("password.reset_requested_unknown", ip=address, email=normalise_email(email))
         return
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        PasswordResetToken(
-            token_hash=_digest(token),
-            user=user,
-            expires_at=utcnow() + current_app.config["PASSWORD_RESET_MAX_AGE"],
-        )
-    )
+    link = password_link(user, current_app.config["PASSWORD_RESET_MAX_AGE"])
     audit("password.reset_requested", target=user, ip=address)
-    link = url_for("auth.reset_password", token=token, _external=True)
     minutes = int(current_app.config["PASSWORD_RESET_MAX_AGE"] / timedelta(minutes=1))
     send_mail(
         render_mail(
             "password_reset", user.locale, user.email, user=user, link=link, minutes=minutes
         )
     )
+
+
+def password_link(user: User, max_age: timedelta) -> str:
+    """A single-use link at which ``user`` sets a password: for resets and for invitations."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PasswordResetToken(token_hash=_digest(token), user=user, expires_at=utcnow() + max_age)
+    )
+    return url_for("auth.reset_password", token=token, _external=True)
 
 
 def find_reset_token(token: str) -> PasswordResetToken:

@@ -450,11 +450,20 @@ def _skip_string(line: str, index: int) -> int:
 
 def read_package(folder: Path) -> ModulePackage:
     """Read and validate the module in ``folder``; raise PackageError listing every problem."""
+    package, problems = check_package(folder)
+    if problems:
+        raise PackageError(problems)
+    return package
+
+
+def check_package(folder: Path) -> tuple[ModulePackage, list[Problem]]:
+    """Read the module in ``folder`` and list every problem in reading order, without raising.
+
+    The package holds what could be read; it is only complete and valid when there are no problems.
+    """
     reader = _PackageReader(folder)
     package = reader.read()
-    if reader.problems:
-        raise PackageError(sorted(reader.problems, key=_reading_order))
-    return package
+    return package, sorted(reader.problems, key=_reading_order)
 
 
 def _reading_order(problem: Problem) -> tuple[int, str, int]:

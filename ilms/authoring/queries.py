@@ -9,6 +9,8 @@ from sqlalchemy.orm import selectinload
 
 from ilms.accounts.models import User
 from ilms.authoring.models import Module, ModuleVersion, ModuleVersionQuestion
+from ilms.cohorts.models import Assignment, Cohort
+from ilms.delivery.models import Response
 from ilms.extensions import db
 from ilms.permissions import Role
 
@@ -59,3 +61,49 @@ def modules_listing(user: User) -> list[dict[str, Any]]:
     modules = visible_modules(user)
     counts = question_counts([m.current_version_id for m in modules if m.current_version_id])
     return [module_summary(module, counts) for module in modules]
+
+
+def cohorts_using(module_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Module id → the cohorts it is embedded in, with the module version each one uses."""
+    rows = db.session.execute(
+        select(Assignment.module_id, Cohort, ModuleVersion.number, Assignment)
+        .join(Cohort, Cohort.id == Assignment.cohort_id)
+        .join(ModuleVersion, ModuleVersion.id == Assignment.module_version_id)
+        .where(Assignment.module_id.in_(module_ids))
+        .order_by(Cohort.term, Cohort.course_code, Cohort.section)
+    )
+    found: dict[int, list[dict[str, Any]]] = {}
+    for module_id, cohort, number, assignment in rows:
+        found.setdefault(module_id, []).append(
+            {
+                "label": cohort.label,
+                "version": number,
+                "opens_at": assignment.opens_at,
+                "closes_at": assignment.closes_at,
+            }
+        )
+    return found
+
+
+def authoring_listing(user: User) -> list[dict[str, Any]]:
+    """Every module, with what the authoring list shows: status, counts and cohorts."""
+    modules = visible_modules(user)
+    counts = question_counts([m.current_version_id for m in modules if m.current_version_id])
+    cohorts = cohorts_using([m.id for m in modules])
+    return [
+        {**module_summary(module, counts), "cohorts": cohorts.get(module.id, [])}
+        for module in modules
+    ]
+
+
+def answered_versions(question_version_ids: list[int]) -> set[int]:
+    """The question versions that some attempt has a response to."""
+    if not question_version_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Response.question_version_id)
+            .where(Response.question_version_id.in_(question_version_ids))
+            .distinct()
+        )
+    )

@@ -34,6 +34,7 @@ from ilms.delivery.models import (
 from ilms.errors import Conflict, DomainError, NotFound
 from ilms.extensions import db
 from ilms.questions.types import InvalidAnswer, get_type
+from ilms.reports.freshness import mark_stale as mark_report_stale
 
 #: Saves arriving this long after the deadline still count (network latency, a slow phone).
 DEADLINE_GRACE = timedelta(seconds=15)
@@ -387,7 +388,11 @@ def finish_attempt(attempt: Attempt, closed: bool) -> Attempt:
     finished = deadline(attempt) if closed else utcnow()
     attempt.submitted_at = finished
     _grade(attempt)
+    mark_report_stale(attempt.quiz_id)
     db.session.flush()
+    from ilms.lti.grades import attempt_finished  # the LMS gradebook, for linked post-tests
+
+    attempt_finished(attempt)
     return attempt
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
+from ilms.delivery.views import student_dashboard
 from ilms.extensions import csrf
 from ilms.home import services
 from ilms.permissions import HOME_PRIORITY, Role, require_role
@@ -36,7 +37,7 @@ def index() -> Response | str:
 @bp.get("/student")
 @require_role(Role.STUDENT)
 def student() -> str:
-    return render_template("home/student.html")
+    return render_template("home/student.html", **student_dashboard())
 
 
 @bp.get("/librarian")

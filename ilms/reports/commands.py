@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask.cli import with_appcontext
 
+from ilms.reports.documents import document_pdf
 from ilms.reports.privacy import DEFAULT_MIN_N, pseudonymise, suppress
 from ilms.reports.stats import build_report
 from ilms.reports.tabular import (
@@ -36,7 +38,14 @@ OUTPUT = click.Path(dir_okay=False, writable=True, path_type=Path)
     type=click.Choice(["json", "csv", "pdf"]),
     default="json",
     show_default=True,
-    help="json: the whole report; csv: item statistics.",
+    help="json: the whole report; csv: item statistics; pdf: the report for faculty.",
+)
+@click.option(
+    "--locale",
+    type=click.Choice(["en", "ru", "kk"]),
+    default="en",
+    show_default=True,
+    help="PDF language.",
 )
 @click.option("--out", "out_path", type=OUTPUT, required=True, help="The file to write.")
 @click.option(
@@ -75,6 +84,7 @@ OUTPUT = click.Path(dir_okay=False, writable=True, path_type=Path)
     type=OUTPUT,
     help="Also write per-student scores as CSV (they rest on one student each: needs --min-n 1).",
 )
+@with_appcontext
 def analyze_command(
     responses: Path,
     post_path: Path | None,
@@ -89,10 +99,9 @@ def analyze_command(
     ignore_column: tuple[str, ...],
     delimiter: str,
     students_path: Path | None,
+    locale: str,
 ) -> None:
     """Analyse RESPONSES (and --post): one row per student, one column per item."""
-    if output_format == "pdf":
-        raise click.ClickException("PDF output is not available yet")
     if students_path is not None and min_n > 1:
         raise click.UsageError(
             "per-student scores rest on one student each: add --min-n 1 "
@@ -116,7 +125,7 @@ def analyze_command(
         raise click.ClickException(str(error)) from error
     for warning in report["warnings"]:
         click.echo(f"warning: {warning}", err=True)
-    _write(report, output_format, out_path, students_path)
+    _write(report, output_format, out_path, students_path, locale)
     click.echo(_summary(report, out_path))
 
 
@@ -142,11 +151,17 @@ def _report(
 
 
 def _write(
-    report: dict[str, Any], output_format: str, out_path: Path, students_path: Path | None
+    report: dict[str, Any],
+    output_format: str,
+    out_path: Path,
+    students_path: Path | None,
+    locale: str,
 ) -> None:
     if output_format == "json":
         text = json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False)
         out_path.write_text(text + "\n", encoding="utf-8")
+    elif output_format == "pdf":
+        out_path.write_bytes(document_pdf(report, None, min_n=report["min_n"], locale=locale))
     else:
         # A byte-order mark makes spreadsheet programs read the file as UTF-8.
         with out_path.open("w", encoding="utf-8-sig", newline="") as stream:
@@ -163,3 +178,31 @@ def _summary(report: dict[str, Any], out_path: Path) -> str:
         parts.append(f"post: {post['n']} students, {post['items']} items")
         parts.append(f"matched: {paired['n']}")
     return f"{'; '.join(parts)}. Wrote {out_path}"
+
+
+@click.command("synth-cohort")
+@click.option("--students", type=click.IntRange(min=1, max=200_000), required=True)
+@click.option("--items", type=click.IntRange(min=2, max=500), required=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random draws.")
+@click.option(
+    "--gain",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Added to every student's ability (in logits) on the post-test.",
+)
+@with_appcontext
+def synth_cohort_command(students: int, items: int, seed: int, gain: float) -> None:
+    """Create a synthetic cohort with pre- and post-tests (demos, benchmarks); print its id."""
+    from ilms.extensions import db
+    from ilms.reports.synth import synth_cohort
+
+    result = synth_cohort(students, items, seed=seed, gain=gain)
+    db.session.commit()
+    click.echo(
+        f"cohort {result.cohort_id}: {result.students} students, {result.items} items, module "
+        f"{result.module_slug}; pre-test mean {result.pre_mean:.2f}%, post-test mean "
+        f"{result.post_mean:.2f}% ({result.matched} took both)",
+        err=True,
+    )
+    click.echo(result.cohort_id)

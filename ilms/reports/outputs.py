@@ -1,4 +1,4 @@
-"""Writing a report document as a file: JSON, CSV (item statistics) or PDF."""
+"""Writing a report document as a file: JSON, CSV (item statistics) or the faculty PDF."""
 
 from __future__ import annotations
 
@@ -6,19 +6,23 @@ import json
 from pathlib import Path
 from typing import Any
 
-from flask_babel import gettext as _
-
-from ilms.errors import DomainError
 from ilms.reports.tabular import write_item_statistics
 
 
-def write_report(report: dict[str, Any], output_format: str, path: Path) -> None:
+def write_report(
+    report: dict[str, Any], output_format: str, path: Path, *, locale: str = "en"
+) -> None:
+    """Write a suppressed report document (its ``min_n`` applies again to the PDF, unchanged)."""
     if output_format == "json":
         path.write_text(
             json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False), encoding="utf-8"
         )
     elif output_format == "csv":
+        # A byte-order mark makes spreadsheet programs read the file as UTF-8.
         with path.open("w", encoding="utf-8-sig", newline="") as stream:
             write_item_statistics(report, stream)
     else:
-        raise DomainError(_("PDF reports are made from the cohort's report page."))
+        from ilms.reports.documents import document_pdf
+
+        min_n = report["min_n"] if report.get("min_n") is not None else 0
+        path.write_bytes(document_pdf(report, None, min_n=min_n, locale=locale))

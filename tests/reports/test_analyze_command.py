@@ -122,9 +122,10 @@ def test_per_student_scores_for_research_export(files, tmp_path):
     assert json.loads(out.read_text())["deidentified"] is True
 
 
-def test_pdf_is_not_available_yet(files, tmp_path):
+def test_pdf_output(files, tmp_path):
     result = run(files["pre"], "--format", "pdf", "--out", str(tmp_path / "r.pdf"))
-    assert result.exit_code == 1 and "PDF output is not available yet" in result.output
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_file_problems_are_reported_plainly(files, tmp_path):

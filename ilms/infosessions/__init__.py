@@ -1,0 +1,1 @@
+"""Information sessions: the catalogue, registration with waitlists, attendance, feedback, figures."""
