@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextvars
+import enum
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -57,6 +58,23 @@ class Base(DeclarativeBase):
 
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def str_enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A column type for an enum stored as its values in text, with a CHECK constraint listing them.
+
+    Text rather than a native type, so that two tables can share an enum on PostgreSQL and
+    migrations need no CREATE TYPE.
+    """
+    return Enum(
+        cls,
+        name=name,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+        native_enum=False,
+        length=20,
+        create_constraint=True,
+    )
 
 
 # --- SQLite -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Shared fixtures: one app per test session on a migrated database, factories, clients.
 
 The database is SQLite in a temporary folder, or PostgreSQL when ``ILMS_TEST_DATABASE_URL`` is set
-(each xdist worker then gets a schema of its own). Tests do not clean up: every factory makes
+(each xdist worker then gets a schema of its own, named from ``ILMS_TEST_SCHEMA_PREFIX``, so that
+two runs on one server can be kept apart). Tests do not clean up: every factory makes
 unique data, so tests never see each other's rows.
 """
 
@@ -35,7 +36,8 @@ def unique(prefix: str = "x") -> str:
 
 
 def _postgres_url(base_url: str, worker: str) -> str:
-    schema = f"ilms_test_{worker}"
+    # ILMS_TEST_SCHEMA_PREFIX lets two runs share one PostgreSQL database without meeting.
+    schema = f"{os.environ.get('ILMS_TEST_SCHEMA_PREFIX', 'ilms_test')}_{worker}"
     engine = create_engine(base_url)
     with engine.begin() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -16,6 +17,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -26,8 +28,11 @@ EMAIL_MESSAGE = _l("Enter an email address like name@university.edu.")
 REQUIRED = _l("This field is required.")
 
 
-def language_choices() -> list[tuple[str, str]]:
-    return [("", _l("Same as my browser")), *LANGUAGE_NAMES.items()]
+def language_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice("", _l("Same as my browser")),
+        *(SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()),
+    ]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -35,110 +40,93 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def role_choices() -> list[tuple[str, object]]:
-    return [(role.value, ROLE_LABELS[role]) for role in Role]
+def role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role.value, ROLE_LABELS[role]) for role in Role]
+
+
+# Fields that several forms ask for in the same way. Each call makes a new field, declared
+# where it is called (fields keep the order of their declarations).
+
+
+def name_field() -> StringField:
+    return StringField(
+        _l("Your name"),
+        validators=[DataRequired(message=REQUIRED), Length(max=200)],
+        render_kw={"autocomplete": "name"},
+    )
+
+
+def email_field(autocomplete: str | None = None) -> EmailField:
+    """``autocomplete``: what the browser may fill in (``email`` or ``username``)."""
+    return EmailField(
+        _l("Email address"),
+        validators=[DataRequired(message=REQUIRED), Email(message=EMAIL_MESSAGE)],
+        render_kw={"autocomplete": autocomplete} if autocomplete else None,
+    )
+
+
+def password_field(label: LazyString, autocomplete: str = "new-password") -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[DataRequired(message=REQUIRED)],
+        render_kw={"autocomplete": autocomplete},
+    )
+
+
+def confirm_field(label: LazyString) -> PasswordField:
+    """The new password typed again; it must match the form's ``password`` field."""
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(message=REQUIRED),
+            EqualTo("password", message=_l("The two passwords do not match.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(
-        _l("Email address"),
-        validators=[DataRequired(message=REQUIRED), Email(message=EMAIL_MESSAGE)],
-        render_kw={"autocomplete": "username"},
-    )
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(message=REQUIRED)],
-        render_kw={"autocomplete": "current-password"},
-    )
+    email = email_field("username")
+    password = password_field(_l("Password"), "current-password")
     next = HiddenField()
     submit = SubmitField(_l("Log in"))
 
 
 class SignupForm(FlaskForm):
-    name = StringField(
-        _l("Your name"),
-        validators=[DataRequired(message=REQUIRED), Length(max=200)],
-        render_kw={"autocomplete": "name"},
-    )
-    email = EmailField(
-        _l("Email address"),
-        validators=[DataRequired(message=REQUIRED), Email(message=EMAIL_MESSAGE)],
-        render_kw={"autocomplete": "email"},
-    )
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(message=REQUIRED)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("Repeat the password"),
-        validators=[
-            DataRequired(message=REQUIRED),
-            EqualTo("password", message=_l("The two passwords do not match.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    name = name_field()
+    email = email_field("email")
+    password = password_field(_l("Password"))
+    confirm = confirm_field(_l("Repeat the password"))
     submit = SubmitField(_l("Create my account"))
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[DataRequired(message=REQUIRED)],
-        render_kw={"autocomplete": "current-password"},
-    )
-    password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(message=REQUIRED)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("Repeat the new password"),
-        validators=[
-            DataRequired(message=REQUIRED),
-            EqualTo("password", message=_l("The two passwords do not match.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    current_password = password_field(_l("Current password"), "current-password")
+    password = password_field(_l("New password"))
+    confirm = confirm_field(_l("Repeat the new password"))
     submit = SubmitField(_l("Change password"))
 
 
 class ResetRequestForm(FlaskForm):
-    email = EmailField(
-        _l("Email address"),
-        validators=[DataRequired(message=REQUIRED), Email(message=EMAIL_MESSAGE)],
-        render_kw={"autocomplete": "email"},
-    )
+    email = email_field("email")
     submit = SubmitField(_l("Send me a reset link"))
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(message=REQUIRED)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("Repeat the new password"),
-        validators=[
-            DataRequired(message=REQUIRED),
-            EqualTo("password", message=_l("The two passwords do not match.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = password_field(_l("New password"))
+    confirm = confirm_field(_l("Repeat the new password"))
     submit = SubmitField(_l("Set new password"))
 
 
-def timezone_choices() -> list[tuple[str, str]]:
-    return [("", _l("The library's time zone")), *((z, z) for z in sorted(available_timezones()))]
+def timezone_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice("", _l("The library's time zone")),
+        *(SelectChoice(zone) for zone in sorted(available_timezones())),
+    ]
 
 
 class ProfileForm(FlaskForm):
-    name = StringField(
-        _l("Your name"),
-        validators=[DataRequired(message=REQUIRED), Length(max=200)],
-        render_kw={"autocomplete": "name"},
-    )
+    name = name_field()
     locale = SelectField(
         _l("Interface language"), choices=language_choices, validators=[Optional()]
     )
@@ -148,10 +136,7 @@ class ProfileForm(FlaskForm):
 
 class UserCreateForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(message=REQUIRED), Length(max=200)])
-    email = EmailField(
-        _l("Email address"),
-        validators=[DataRequired(message=REQUIRED), Email(message=EMAIL_MESSAGE)],
-    )
+    email = email_field()
     roles = MultiCheckboxField(
         _l("Roles"),
         choices=role_choices,
@@ -184,6 +169,9 @@ class UserActiveForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    lang = SelectField(_l("Language"), choices=lambda: list(LANGUAGE_NAMES.items()))
+    lang = SelectField(
+        _l("Language"),
+        choices=lambda: [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
+    )
     next = HiddenField()
     submit = SubmitField(_l("Change language"))

@@ -35,7 +35,7 @@ from ilms.accounts.forms import (
     UserRolesForm,
 )
 from ilms.accounts.models import AuditEvent, User
-from ilms.errors import DomainError
+from ilms.errors import DomainError, attach_error
 from ilms.extensions import db, login_manager
 from ilms.permissions import Role, require_role
 
@@ -152,7 +152,7 @@ def signup() -> Response | str:
             )
         except DomainError as error:
             db.session.rollback()
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             log_in(user)
             db.session.commit()
@@ -193,7 +193,7 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
             services.reset_password(token, form.password.data)
         except DomainError as error:
             db.session.rollback()
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             db.session.commit()
             flash(_("Your password has been changed. Please log in with it."), "success")
@@ -224,7 +224,7 @@ def account() -> Response | str:
             )
         except DomainError as error:
             db.session.rollback()
-            _attach_error(password, error)
+            attach_error(password, error)
         else:
             db.session.commit()
             flash(
@@ -247,14 +247,6 @@ def set_language() -> Response:
             db.session.commit()
     target = form.next.data
     return redirect(target if is_local_url(target) else url_for("home.index"))
-
-
-def _attach_error(form, error: DomainError) -> None:  # type: ignore[no-untyped-def]
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 # --- Administration of users ----------------------------------------------------------------
@@ -302,7 +294,7 @@ def create_user() -> Response | str:
                 services.request_password_reset(user.email, client_address())
         except DomainError as error:
             db.session.rollback()
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             db.session.commit()
             flash(_("The account for %(name)s has been created.", name=user.name), "success")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cache
-from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,6 +24,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import Field
 
 from ilms.accounts.forms import MultiCheckboxField
@@ -39,16 +39,16 @@ AUDIENCE_LABELS = {
 }
 
 
-def language_choices() -> list[tuple[str, Any]]:
-    return [(code, LANGUAGE_LABELS[code]) for code in SUPPORTED_LANGUAGES]
+def language_choices() -> list[SelectChoice]:
+    return [SelectChoice(code, LANGUAGE_LABELS[code]) for code in SUPPORTED_LANGUAGES]
 
 
-def audience_choices() -> list[tuple[str, Any]]:
-    return [(audience, AUDIENCE_LABELS[audience]) for audience in AUDIENCES]
+def audience_choices() -> list[SelectChoice]:
+    return [SelectChoice(audience, AUDIENCE_LABELS[audience]) for audience in AUDIENCES]
 
 
-def frame_choices() -> list[tuple[str, str]]:
-    return [(frame, frame_name(frame)) for frame in FRAMES]
+def frame_choices() -> list[SelectChoice]:
+    return [SelectChoice(frame, frame_name(frame)) for frame in FRAMES]
 
 
 @cache
@@ -205,8 +205,8 @@ class AssessmentForm(FlaskForm):
     kind = RadioField(
         _l("The form is"),
         choices=[
-            ("items", _l("a list of questions")),
-            ("rule", _l("a rule: a number of questions for every outcome")),
+            SelectChoice("items", _l("a list of questions")),
+            SelectChoice("rule", _l("a rule: a number of questions for every outcome")),
         ],
         default="items",
         validate_choice=False,

@@ -25,6 +25,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import Field
 
 from ilms.authoring.forms import clean, localised_form, number, shown_number, texts
@@ -87,7 +88,7 @@ def _choice_fields(languages: Languages) -> dict[str, Field]:
 def _true_false_fields(languages: Languages) -> dict[str, Field]:
     answer = RadioField(
         _l("The statement is"),
-        choices=[("true", _l("True")), ("false", _l("False"))],
+        choices=[SelectChoice("true", _l("True")), SelectChoice("false", _l("False"))],
         validate_choice=False,
     )
     return {"answer": answer}
@@ -112,8 +113,8 @@ def _numeric_fields(languages: Languages) -> dict[str, Field]:
         "mode": RadioField(
             _l("The right answer is"),
             choices=[
-                ("answer", _l("a number, with an optional tolerance")),
-                ("range", _l("any number in a range")),
+                SelectChoice("answer", _l("a number, with an optional tolerance")),
+                SelectChoice("range", _l("any number in a range")),
             ],
             default="answer",
             validate_choice=False,
@@ -175,7 +176,10 @@ def _cloze_fields(languages: Languages) -> dict[str, Field]:
             ),
             "kind": RadioField(
                 _l("The student"),
-                choices=[("typed", _l("types the answer")), ("choice", _l("chooses from a list"))],
+                choices=[
+                    SelectChoice("typed", _l("types the answer")),
+                    SelectChoice("choice", _l("chooses from a list")),
+                ],
                 default="typed",
                 validate_choice=False,
             ),

@@ -112,6 +112,12 @@ def _store_version(
         )
         or 0
     ) + 1
+    # Images first: storing one queries the assets, and that query's autoflush must not meet a
+    # new version that its module already lists but the session does not hold yet.
+    images = [
+        {name: store_asset(name, data) for name, data in lesson.images.items()}
+        for lesson in package.lessons
+    ]
     version = ModuleVersion(
         module=module,
         number=number,
@@ -133,9 +139,9 @@ def _store_version(
             key=lesson.id,
             title=lesson.title,
             body=lesson.body,
-            images={name: store_asset(name, data) for name, data in lesson.images.items()},
+            images=lesson_images,
         )
-        for lesson in package.lessons
+        for lesson, lesson_images in zip(package.lessons, images, strict=True)
     ]
     db.session.add(version)
     db.session.flush()

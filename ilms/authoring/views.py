@@ -22,6 +22,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import Form
+from wtforms.fields.choices import SelectChoice
 
 from ilms.authoring import editing, queries
 from ilms.authoring import package as pkg
@@ -589,7 +590,9 @@ def _list_button(
 def _outcome_choices(form: QuestionForm, package: pkg.ModulePackage) -> None:
     lang = _text_language(package)
     form.outcome.choices = [
-        (outcome.id, f"{outcome.id}: {outcome.text.get(lang) or outcome.text.get('en', '')}")
+        SelectChoice(
+            outcome.id, f"{outcome.id}: {outcome.text.get(lang) or outcome.text.get('en', '')}"
+        )
         for outcome in package.outcomes
     ]
 
@@ -655,7 +658,7 @@ def tests(slug: str) -> Page:
     module = editing.module_by_slug(slug)
     package = editing.current_package(module)
     form = TestsForm()
-    choices = [(form_id, form_id) for form_id in package.forms]
+    choices = [SelectChoice(form_id) for form_id in package.forms]
     form.pre.choices = form.post.choices = choices
     problems = PageProblems()
     if request.method == "GET":
@@ -748,11 +751,11 @@ def _assessment_choices(
 ) -> None:
     lang = _text_language(package)
     form.items.choices = [
-        (str(q["id"]), f"{q['id']}: {q['text'].get(lang) or q['text'].get('en', '')}")
+        SelectChoice(str(q["id"]), f"{q['id']}: {q['text'].get(lang) or q['text'].get('en', '')}")
         for q in package.questions
     ]
-    others = [(other, other) for other in package.forms if other != form_id]
-    form.exclude_form.choices = [("", _("No form")), *others]
+    others = [SelectChoice(other) for other in package.forms if other != form_id]
+    form.exclude_form.choices = [SelectChoice("", _("No form")), *others]
 
 
 def _ordered_items(

@@ -49,6 +49,14 @@ def number(value: float) -> float | int:
     return int(value) if float(value).is_integer() and abs(value) < 2**53 else value
 
 
+def float_or(text: str | None, default: float = 0.0) -> float:
+    """A number a file writes as text, or ``default`` when it is missing or not a number."""
+    try:
+        return float(text) if text is not None and text.strip() else default
+    except ValueError:
+        return default
+
+
 def percent(value: float) -> str:
     """A weight as the percentage other tools write: ``50``, ``33.33333``, ``-100``."""
     return f"{value:.5f}".rstrip("0").rstrip(".")

@@ -145,13 +145,6 @@ def _fraction(element: Element) -> float:
         raise ItemError(_("an answer's fraction is not a number")) from error
 
 
-def _float(text: str | None, default: float = 0.0) -> float:
-    try:
-        return float(text) if text is not None and text.strip() else default
-    except ValueError:
-        return default
-
-
 class _Reader:
     """Reads one ``<question>``; ``texts`` collects its texts' notes and media."""
 
@@ -180,7 +173,7 @@ class _Reader:
             raise ItemError(_("'%(type)s' questions are not supported", type=kind))
         question = readers[kind]()
         grade = self.element.findtext("defaultgrade")
-        return b.with_points(question, _float(grade, 1.0))
+        return b.with_points(question, b.float_or(grade, 1.0))
 
     def answers(self, tag: str) -> list[Element]:
         return limited(self.element.findall(tag))
@@ -280,7 +273,7 @@ class _Reader:
 
     def unit(self, question: Question) -> None:
         units = self.element.findall("units/unit")
-        base = [unit for unit in units if _float(unit.findtext("multiplier"), 1.0) == 1.0]
+        base = [unit for unit in units if b.float_or(unit.findtext("multiplier"), 1.0) == 1.0]
         if base and (name := (base[0].findtext("unit_name") or "").strip()):
             question["unit"] = b.en(name)
         if len(units) > len(base[:1]):
@@ -307,9 +300,9 @@ class _Reader:
     def essay(self) -> Question:
         if (self.element.findtext("responseformat") or "editor").strip() == "noinline":
             raise ItemError(_("it is answered by uploading files, which ILMS does not take"))
-        if int(_float(self.element.findtext("attachments"))) != 0:
+        if int(b.float_or(self.element.findtext("attachments"))) != 0:
             self.notes.append(_("Students can attach files in the source; ILMS takes text only."))
-        points = _float(self.element.findtext("defaultgrade"), 1.0)
+        points = b.float_or(self.element.findtext("defaultgrade"), 1.0)
         question = b.essay(self.text(), points, self.rubric(points), self.notes)
         return b.with_feedback(question, b.question_feedback("", "", self.general()))
 
@@ -343,7 +336,7 @@ class _Reader:
                 )
             )
         select = (self.element.findtext("selecttype") or "ALL").strip().upper()
-        if select not in ("ALL", "0") and int(_float(self.element.findtext("selectcount"))) > 0:
+        if select not in ("ALL", "0") and int(b.float_or(self.element.findtext("selectcount"))) > 0:
             self.notes.append(_("The source showed a random subset of items; ILMS shows all."))
         question = b.ordering(self.text(), items)
         return b.with_feedback(question, self.combined(partial_possible=True))

@@ -220,18 +220,11 @@ def _declarations(item: Element) -> dict[str, _Declaration]:
             cardinality=declaration.get("cardinality", "single"),
             base_type=declaration.get("baseType", "identifier"),
             correct=[(v.text or "").strip() for v in declaration.findall("correctResponse/value")],
-            mapping={e.get("mapKey", ""): _float(e.get("mappedValue")) for e in entries},
-            default=_float(mapping.get("defaultValue")) if mapping is not None else 0.0,
+            mapping={e.get("mapKey", ""): b.float_or(e.get("mappedValue")) for e in entries},
+            default=b.float_or(mapping.get("defaultValue")) if mapping is not None else 0.0,
             case_sensitive=any(e.get("caseSensitive") == "true" for e in entries),
         )
     return found
-
-
-def _float(value: str | None, default: float = 0.0) -> float:
-    try:
-        return float(value) if value is not None and value.strip() else default
-    except ValueError:
-        return default
 
 
 class _Item:
@@ -345,10 +338,10 @@ class _Item:
     def max_score(self) -> float:
         for outcome in self.element.findall("outcomeDeclaration"):
             if outcome.get("identifier") == "SCORE" and outcome.get("normalMaximum"):
-                return _float(outcome.get("normalMaximum"), 1.0)
+                return b.float_or(outcome.get("normalMaximum"), 1.0)
         for outcome in self.element.findall("outcomeDeclaration"):
             if outcome.get("identifier") == "MAXSCORE":
-                return _float(outcome.findtext("defaultValue/value"), 1.0)
+                return b.float_or(outcome.findtext("defaultValue/value"), 1.0)
         return 1.0
 
     def scoring_note(self, rule: str) -> None:
@@ -607,13 +600,13 @@ def _numeric_rule(processing: Element | None) -> dict[str, float | int] | None:
         value = equal.findtext("baseValue")
         tolerance = (equal.get("tolerance") or "0").split()
         if value is not None and equal.get("toleranceMode", "exact") in ("absolute", "exact"):
-            key = {"answer": b.number(_float(value))}
-            if _float(tolerance[0]):
-                key["tolerance"] = b.number(_float(tolerance[0]))
+            key = {"answer": b.number(b.float_or(value))}
+            if b.float_or(tolerance[0]):
+                key["tolerance"] = b.number(b.float_or(tolerance[0]))
             return key
     low, high = processing.find(".//gte/baseValue"), processing.find(".//lte/baseValue")
     if low is not None and high is not None:
-        return {"min": b.number(_float(low.text)), "max": b.number(_float(high.text))}
+        return {"min": b.number(b.float_or(low.text)), "max": b.number(b.float_or(high.text))}
     return None
 
 

@@ -92,7 +92,7 @@ def _entry(number: int, element: Element, texts: Collector, tags: list[str]) -> 
         return Skipped(number, title, error.reason)
     if problem := texts.problem():
         return Skipped(number, title, problem)
-    points = _float(meta.get("points_possible"), 1.0)
+    points = b.float_or(meta.get("points_possible"), 1.0)
     b.with_points(question, points)
     b.with_tags(question, tags)
     hint = title if title.lower() not in _GENERIC_TITLES else element.get("ident", "")
@@ -114,13 +114,6 @@ def _infer(element: Element) -> str:
         scored = any(c.find(".//varequal") is not None for c in element.iter("respcondition"))
         return "short_answer_question" if scored else "essay_question"
     return "unknown"
-
-
-def _float(value: str | None, default: float = 0.0) -> float:
-    try:
-        return float(value) if value is not None and value.strip() else default
-    except ValueError:
-        return default
 
 
 def _equals(condition: Element, negated: bool = False) -> Iterator[tuple[str, str, bool]]:
@@ -211,7 +204,7 @@ class _Item:
             condition
             for condition in self.element.iter("respcondition")
             if any(
-                _float(setvar.text) > 0 and setvar.get("varname", "SCORE") == "SCORE"
+                b.float_or(setvar.text) > 0 and setvar.get("varname", "SCORE") == "SCORE"
                 for setvar in condition.findall("setvar")
             )
         ]
@@ -314,7 +307,7 @@ class _Item:
 
     def essay(self) -> Question:
         meta = metadata(self.element.find("itemmetadata/qtimetadata"))
-        points = _float(meta.get("points_possible"), 1.0) or 1.0
+        points = b.float_or(meta.get("points_possible"), 1.0) or 1.0
         question = b.essay(self.text(), points, None, self.notes)
         return b.with_feedback(question, b.question_feedback("", "", self.general()))
 

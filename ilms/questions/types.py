@@ -9,7 +9,7 @@ import re
 import re._parser
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -43,6 +43,11 @@ COMMON_FIELDS = frozenset({"id", "type", "outcome", "points", "text", "feedback"
 
 #: An answer once normalised: what is stored and what :meth:`QuestionType.grade` compares.
 Answer = str | bool | float | list[str] | dict[str, str] | None
+#: A bank question: the plain dict parsed from ``bank.toml``.
+Question = dict[str, Any]
+#: The order in which a delivery shows a question's options (a permutation of
+#: :meth:`QuestionType.option_ids`), or None for the type's own order.
+Order = list[str] | None
 
 
 class InvalidAnswer(ValueError):
@@ -169,7 +174,7 @@ def _decimal(value: float | int) -> Decimal:
     return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
     """A finite int or float, and not a bool (which Python counts as an int)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
@@ -214,7 +219,7 @@ def _stable_order(seed: str, ids: list[str]) -> list[str]:
     return order
 
 
-def _shown_order(ids: list[str], shuffled: list[str] | None, default: list[str]) -> list[str]:
+def _shown_order(ids: list[str], shuffled: Order, default: list[str]) -> list[str]:
     if shuffled is None:
         return default
     if len(shuffled) != len(ids) or set(shuffled) != set(ids):
@@ -227,6 +232,18 @@ def _by_position(order: Sequence[str], value: str) -> str:
     if value.isascii() and value.isdigit() and 1 <= int(value) <= len(order):
         return order[int(value) - 1]
     raise InvalidAnswer(_("The answer names an option this question does not have."))
+
+
+def _scrambled_order(question: Question, ids: list[str], shuffled: Order) -> list[str]:
+    """The order shown where the authored one would give the key away: ``shuffled`` if given,
+    else a fixed order of the question's own."""
+    return _shown_order(ids, shuffled, _stable_order(question["id"], ids))
+
+
+def _input_name(question: Question, part: object = None) -> str:
+    """The name of the form input for the whole answer, or for one part of it."""
+    name = f"answer-{question['id']}"
+    return name if part is None else f"{name}.{part}"
 
 
 def _first(form: FormData, name: str) -> str:
@@ -249,6 +266,12 @@ def _graded(fraction: Fraction, max_points: float, **details: Any) -> Score:
     key = "correct" if fraction == 1 else "incorrect" if fraction == 0 else "partial"
     points = float(fraction * Fraction(max_points))
     return Score(points, max_points, fraction == 1, key, **details)
+
+
+def _share_right(parts: tuple[tuple[str, bool], ...], max_points: float) -> Score:
+    """Credit for the share of the parts (pairs, items, blanks) that are right."""
+    right = sum(ok for _part, ok in parts)
+    return _graded(Fraction(right, len(parts)), max_points, parts=parts)
 
 
 def _unanswered(max_points: float) -> Score:
@@ -300,20 +323,11 @@ class Checker:
                 ),
             )
             return
-        for code, text in value.items():
+        for code, where, text in self._in_languages(value, path, subject):
             language = _language_name(code)
-            if code not in self.languages:
+            if not isinstance(text, str):
                 self.add(
-                    _join(path, code),
-                    _(
-                        "%(subject)s: '%(code)s' is not one of the module's languages.",
-                        subject=subject,
-                        code=code,
-                    ),
-                )
-            elif not isinstance(text, str):
-                self.add(
-                    _join(path, code),
+                    where,
                     _(
                         "%(subject)s: the %(language)s text must be a string.",
                         subject=subject,
@@ -322,7 +336,7 @@ class Checker:
                 )
             elif not text.strip():
                 self.add(
-                    _join(path, code),
+                    where,
                     _(
                         "%(subject)s: the %(language)s text is empty.",
                         subject=subject,
@@ -342,19 +356,10 @@ class Checker:
                 ),
             )
             return
-        for code, answers in value.items():
-            if code not in self.languages:
+        for code, where, answers in self._in_languages(value, path, subject):
+            if not isinstance(answers, list) or not answers:
                 self.add(
-                    _join(path, code),
-                    _(
-                        "%(subject)s: '%(code)s' is not one of the module's languages.",
-                        subject=subject,
-                        code=code,
-                    ),
-                )
-            elif not isinstance(answers, list) or not answers:
-                self.add(
-                    _join(path, code),
+                    where,
                     _(
                         "%(subject)s: give a list of at least one %(language)s answer.",
                         subject=subject,
@@ -365,12 +370,12 @@ class Checker:
                 for index, answer in enumerate(answers):
                     if not isinstance(answer, str) or not fold(answer):
                         self.add(
-                            f"{_join(path, code)}[{index}]",
+                            f"{where}[{index}]",
                             _("%(subject)s: an accepted answer is empty.", subject=subject),
                         )
                     elif len(answer) > SHORT_TEXT_LIMIT:
                         self.add(
-                            f"{_join(path, code)}[{index}]",
+                            f"{where}[{index}]",
                             _(
                                 "%(subject)s: an accepted answer is longer than %(max)d characters, which students cannot type.",
                                 subject=subject,
@@ -378,6 +383,25 @@ class Checker:
                             ),
                         )
         self._missing_languages(value, path, subject)
+
+    def _in_languages(
+        self, value: Mapping[str, Any], path: str, subject: str
+    ) -> Iterator[tuple[str, str, Any]]:
+        """The entries of a table by language as ``(code, path, entry)``, skipping (with a problem)
+        the languages the module does not have. Lazy, so problems keep the table's order."""
+        for code, entry in value.items():
+            where = _join(path, code)
+            if code in self.languages:
+                yield code, where, entry
+            else:
+                self.add(
+                    where,
+                    _(
+                        "%(subject)s: '%(code)s' is not one of the module's languages.",
+                        subject=subject,
+                        code=code,
+                    ),
+                )
 
     def _missing_languages(self, value: Mapping[str, Any], path: str, subject: str) -> None:
         for code in self.languages:
@@ -432,7 +456,7 @@ class Checker:
         self, table: Mapping[str, Any], key: str, path: str, *, positive: bool = False
     ) -> bool:
         value = table.get(key)
-        if not _is_number(value):
+        if not is_number(value):
             self.add(_join(path, key), _("'%(field)s' must be a number.", field=key))
             return False
         if positive and value <= 0:
@@ -510,7 +534,7 @@ class QuestionType(ABC):
     #: The fields of this type beyond :data:`COMMON_FIELDS`.
     fields: ClassVar[frozenset[str]] = frozenset()
 
-    def validate(self, question: dict[str, Any], languages: list[str]) -> list[ValidationProblem]:
+    def validate(self, question: Question, languages: list[str]) -> list[ValidationProblem]:
         """Everything wrong inside the question (whether its outcome exists is the loader's job)."""
         checker = Checker(languages)
         if checker.common(question, self):
@@ -518,29 +542,24 @@ class QuestionType(ABC):
         return checker.problems
 
     @abstractmethod
-    def check(self, question: dict[str, Any], checker: Checker) -> None:
+    def check(self, question: Question, checker: Checker) -> None:
         """Add the problems of this type's own fields."""
 
     @abstractmethod
-    def normalise_answer(self, question: dict[str, Any], raw: object) -> Answer:
+    def normalise_answer(self, question: Question, raw: object) -> Answer:
         """The answer in its stored form, or None when there is no answer; raises InvalidAnswer."""
 
     @abstractmethod
-    def grade_answer(self, question: dict[str, Any], answer: Answer) -> Score:
+    def grade_answer(self, question: Question, answer: Answer) -> Score:
         """Grade a normalised answer that is not None."""
 
     @abstractmethod
-    def correct_answer_text(self, question: dict[str, Any], lang: str) -> str:
+    def correct_answer_text(self, question: Question, lang: str) -> str:
         """The key as plain text (inline Markdown from the authored texts); empty when there is none."""
 
     @abstractmethod
     def render_context(
-        self,
-        question: dict[str, Any],
-        lang: str,
-        shuffled_order: list[str] | None = None,
-        *,
-        answer: Answer = None,
+        self, question: Question, lang: str, shuffled_order: Order = None, *, answer: Answer = None
     ) -> dict[str, Any]:
         """Plain data for ``questions/_render.html``, showing ``answer`` (normalised) if given.
 
@@ -549,27 +568,25 @@ class QuestionType(ABC):
 
     @abstractmethod
     def answer_from_form(
-        self, question: dict[str, Any], form: FormData, shuffled_order: list[str] | None = None
+        self, question: Question, form: FormData, shuffled_order: Order = None
     ) -> object:
         """The raw answer a form rendered by ``render_context`` posted (for ``normalise_answer``)."""
 
-    def grade(self, question: dict[str, Any], answer: object) -> Score:
+    def grade(self, question: Question, answer: object) -> Score:
         """Grade an answer (raw or normalised); raises InvalidAnswer for a malformed one."""
         normalised = self.normalise_answer(question, answer)
         if normalised is None:
             return _unanswered(self.max_points(question))
         return self.grade_answer(question, normalised)
 
-    def max_points(self, question: dict[str, Any]) -> float:
+    def max_points(self, question: Question) -> float:
         return float(question.get("points", 1))
 
-    def option_ids(self, question: dict[str, Any]) -> list[str]:
+    def option_ids(self, question: Question) -> list[str]:
         """The ids a delivery may shuffle and a report may count answers by; empty if none."""
         return []
 
-    def feedback(
-        self, question: dict[str, Any], answer: Answer, score: Score, lang: str
-    ) -> list[str]:
+    def feedback(self, question: Question, answer: Answer, score: Score, lang: str) -> list[str]:
         """The feedback texts (inline Markdown) for a graded answer, in ``lang`` or else English:
         the question's ``correct`` or ``incorrect`` feedback (``incorrect`` also for partial credit
         and no answer), then the feedback of each chosen option."""
@@ -580,7 +597,7 @@ class QuestionType(ABC):
         texts += [localised(options[i].get("feedback"), lang) for i in score.option_feedback]
         return [text for text in texts if text]
 
-    def base_context(self, question: dict[str, Any], lang: str) -> dict[str, Any]:
+    def base_context(self, question: Question, lang: str) -> dict[str, Any]:
         text = question["text"]
         shown = lang if isinstance(text.get(lang), str) and text[lang] else "en"
         return {
@@ -588,8 +605,8 @@ class QuestionType(ABC):
             "type": self.name,
             "lang": shown,
             "text": localised(text, shown),
-            "name": f"answer-{question['id']}",
-            "input_id": f"answer-{question['id']}",
+            "name": _input_name(question),
+            "input_id": _input_name(question),
             "max_points": self.max_points(question),
         }
 
@@ -601,7 +618,7 @@ class _Choice(QuestionType):
     fields = frozenset({"options"})
     input_type: ClassVar[str]
 
-    def check(self, question: dict[str, Any], checker: Checker) -> None:
+    def check(self, question: Question, checker: Checker) -> None:
         options = checker.tables(
             question, "options", "", minimum=2, too_few=_("Give at least two options.")
         )
@@ -621,10 +638,10 @@ class _Choice(QuestionType):
     def check_key(self, correct: int, checker: Checker) -> None:
         """Add a problem when ``correct`` options are not what this type needs."""
 
-    def option_ids(self, question: dict[str, Any]) -> list[str]:
+    def option_ids(self, question: Question) -> list[str]:
         return [option["id"] for option in question["options"]]
 
-    def correct_answer_text(self, question: dict[str, Any], lang: str) -> str:
+    def correct_answer_text(self, question: Question, lang: str) -> str:
         return "; ".join(
             localised(option["text"], lang) for option in question["options"] if option["correct"]
         )
@@ -633,12 +650,7 @@ class _Choice(QuestionType):
         return {answer} if isinstance(answer, str) else set(answer or ())
 
     def render_context(
-        self,
-        question: dict[str, Any],
-        lang: str,
-        shuffled_order: list[str] | None = None,
-        *,
-        answer: Answer = None,
+        self, question: Question, lang: str, shuffled_order: Order = None, *, answer: Answer = None
     ) -> dict[str, Any]:
         context = self.base_context(question, lang)
         ids = self.option_ids(question)
@@ -657,12 +669,12 @@ class _Choice(QuestionType):
         return context
 
     def chosen_from_form(
-        self, question: dict[str, Any], form: FormData, shuffled_order: list[str] | None
+        self, question: Question, form: FormData, shuffled_order: Order
     ) -> list[str]:
         ids = self.option_ids(question)
         order = _shown_order(ids, shuffled_order, ids)
-        name = f"answer-{question['id']}"
-        return [_by_position(order, value) for value in form.getlist(name) if value]
+        values = form.getlist(_input_name(question))
+        return [_by_position(order, value) for value in values if value]
 
 
 class SingleChoice(_Choice):
@@ -682,7 +694,7 @@ class SingleChoice(_Choice):
                 ),
             )
 
-    def normalise_answer(self, question: dict[str, Any], raw: object) -> Answer:
+    def normalise_answer(self, question: Question, raw: object) -> Answer:
         if raw is None or raw == "":
             return None
         if not isinstance(raw, str):
@@ -691,7 +703,7 @@ class SingleChoice(_Choice):
             raise InvalidAnswer(_("The answer names an option this question does not have."))
         return raw
 
-    def grade_answer(self, question: dict[str, Any], answer: Answer) -> Score:
+    def grade_answer(self, question: Question, answer: Answer) -> Score:
         right = answer in _correct_ids(question["options"])
         return _graded(
             Fraction(int(right)),
@@ -701,7 +713,7 @@ class SingleChoice(_Choice):
         )
 
     def answer_from_form(
-        self, question: dict[str, Any], form: FormData, shuffled_order: list[str] | None = None
+        self, question: Question, form: FormData, shuffled_order: Order = None
     ) -> object:
         chosen = self.chosen_from_form(question, form, shuffled_order)
         return chosen[0] if chosen else None
@@ -724,7 +736,7 @@ class MultipleResponse(_Choice):
         if correct < 1:
             checker.add("options", _("At least one option must be correct."))
 
-    def normalise_answer(self, question: dict[str, Any], raw: object) -> Answer:
+    def normalise_answer(self, question: Question, raw: object) -> Answer:
         if raw is None:
             return None
         if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
@@ -734,7 +746,7 @@ class MultipleResponse(_Choice):
             raise InvalidAnswer(_("The answer names an option this question does not have."))
         return [option_id for option_id in ids if option_id in raw] or None
 
-    def grade_answer(self, question: dict[str, Any], answer: Answer) -> Score:
+    def grade_answer(self, question: Question, answer: Answer) -> Score:
         chosen = self.chosen(answer)
         correct = _correct_ids(question["options"])
         wrong = set(self.option_ids(question)) - correct
@@ -749,7 +761,7 @@ class MultipleResponse(_Choice):
         )
 
     def answer_from_form(
-        self, question: dict[str, Any], form: FormData, shuffled_order: list[str] | None = None
+        self, question: Question, form: FormData, shuffled_order: Order = None
     ) -> object:
         return self.chosen_from_form(question, form, shuffled_order)
 
@@ -761,31 +773,26 @@ class TrueFalse(QuestionType):
     label = _l("True or false")
     fields = frozenset({"answer"})
 
-    def check(self, question: dict[str, Any], checker: Checker) -> None:
+    def check(self, question: Question, checker: Checker) -> None:
         checker.boolean(question, "answer", "")
         checker.feedback(question, required=True)
 
-    def normalise_answer(self, question: dict[str, Any], raw: object) -> Answer:
+    def normalise_answer(self, question: Question, raw: object) -> Answer:
         if raw is None:
             return None
         if not isinstance(raw, bool):
             raise InvalidAnswer(_("Send true or false."))
         return raw
 
-    def grade_answer(self, question: dict[str, Any], answer: Answer) -> Score:
+    def grade_answer(self, question: Question, answer: Answer) -> Score:
         return _graded(Fraction(int(answer is question["answer"])), self.max_points(question))
 
-    def correct_answer_text(self, question: dict[str, Any], lang: str) -> str:
+    def correct_answer_text(self, question: Question, lang: str) -> str:
         with force_locale(lang):
             return _("True") if question["answer"] else _("False")
 
     def render_context(
-        self,
-        question: dict[str, Any],
-        lang: str,
-        shuffled_order: list[str] | None = None,
-        *,
-        answer: Answer = None,
+        self, question: Question, lang: str, shuffled_order: Order = None, *, answer: Answer = None
     ) -> dict[str, Any]:
         context = self.base_context(question, lang)
         context["options"] = [
@@ -799,9 +806,9 @@ class TrueFalse(QuestionType):
         return context
 
     def answer_from_form(
-        self, question: dict[str, Any], form: FormData, shuffled_order: list[str] | None = None
+        self, question: Question, form: FormData, shuffled_order: Order = None
     ) -> object:
-        value = _first(form, f"answer-{question['id']}")
+        value = _first(form, _input_name(question))
         if value in ("", "true", "false"):
             return {"": None, "true": True, "false": False}[value]
         raise InvalidAnswer(_("Send true or false."))
@@ -892,15 +899,38 @@ def accepts(accepted: Mapping[str, list[str]], answer: str) -> bool:
     return any(folded == fold(text) for texts in accepted.values() for text in texts)
 
 
-class ShortAnswer(QuestionType):
+class _Typed(QuestionType):
+    """A type whose whole answer is typed into one input."""
+
+    def answer_from_form(
+        self, question: Question, form: FormData, shuffled_order: Order = None
+    ) -> object:
+        return _first(form, _input_name(question))
+
+
+class _TypedText(_Typed):
+    """A type whose answer is a text of at most ``maxlength`` characters."""
+
+    maxlength: ClassVar[int]
+
+    def render_context(
+        self, question: Question, lang: str, shuffled_order: Order = None, *, answer: Answer = None
+    ) -> dict[str, Any]:
+        context = self.base_context(question, lang)
+        context.update(value=answer or "", maxlength=self.maxlength)
+        return context
+
+
+class ShortAnswer(_TypedText):
     """A typed answer compared with the accepted answers (in any of the item's languages) after
     :func:`fold`, or matched in full by ``pattern`` (case-insensitive). Answer: text."""
 
     name = "short_answer"
     label = _l("Short answer")
     fields = frozenset({"accepted", "pattern"})
+    maxlength = SHORT_TEXT_LIMIT
 
-    def check(self, question: dict[str, Any], checker: Checker) -> None:
+    def check(self, question: Question, checker: Checker) -> None:
         if "accepted" not in question and "pattern" not in question:
             checker.add("accepted", _("Give 'accepted' answers, a 'pattern', or both."))
         if "accepted" in question:
@@ -908,13 +938,13 @@ class ShortAnswer(QuestionType):
         if "pattern" in question:
             check_pattern(question["pattern"], checker, "pattern")
 
-    def normalise_answer(self, question: dict[str, Any], raw: object) -> Answer:
-        text = _text_answer(raw, SHORT_TEXT_LIMIT)
+    def normalise_answer(self, question: Question, raw: object) -> Answer:
+        text = _text_answer(raw, self.maxlength)
         if text is None:
             return None
         return collapse(text) or None
 
-    def grade_answer(self, question: dict[str, Any], answer: Answer) -> Score:
+    def grade_answer(self, question: Question, answer: Answer) -> Score:
         text = str(answer)
         pattern = question.get("pattern")
         right = accepts(question.get("accepted", {}), text) or bool(
@@ -922,30 +952,13 @@ class ShortAnswer(QuestionType):
         )
         return _graded(Fraction(int(right)), self.max_points(question))
 
-    def correct_answer_text(self, question: dict[str, Any], lang: str) -> str:
+    def correct_answer_text(self, question: Question, lang: str) -> str:
         accepted = question.get("accepted", {})
         texts = accepted.get(lang) or accepted.get("en") or [""]
         return texts[0]
 
-    def render_context(
-        self,
-        question: dict[str, Any],
-        lang: str,
-        shuffled_order: list[str] | None = None,
-        *,
-        answer: Answer = None,
-    ) -> dict[str, Any]:
-        context = self.base_context(question, lang)
-        context.update(value=answer or "", maxlength=SHORT_TEXT_LIMIT)
-        return context
 
-    def answer_from_form(
-        self, question: dict[str, Any], form: FormData, shuffled_order: list[str] | None = None
-    ) -> object:
-        return _first(form, f"answer-{question['id']}")
-
-
-class Numeric(QuestionType):
+class Numeric(_Typed):
     """A number within ``tolerance`` of ``answer``, or between ``min`` and ``max`` (both inclusive).
     Answer: a number, or text such as ``1 234,5``."""
 
@@ -953,7 +966,7 @@ class Numeric(QuestionType):
     label = _l("Numeric")
     fields = frozenset({"answer", "tolerance", "min", "max", "unit"})
 
-    def check(self, question: dict[str, Any], checker: Checker) -> None:
+    def check(self, question: Question, checker: Checker) -> None:
         by_answer = "answer" in question or "tolerance" in question
         if by_answer == ("min" in question or "max" in question):
             checker.add(
@@ -972,7 +985,7 @@ class Numeric(QuestionType):
         if "unit" in question:
             checker.text(question["unit"], "unit", _("Unit"))
 
-    def normalise_answer(self, question: dict[str, Any], raw: object) -> Answer:
+    def normalise_answer(self, question: Question, raw: object) -> Answer:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             return None
         if isinstance(raw, str):
@@ -985,7 +998,7 @@ class Numeric(QuestionType):
             raise InvalidAnswer(_("Send a number."))
         return _finite(raw)
 
-    def grade_answer(self, question: dict[str, Any], answer: Answer) -> Score:
+    def grade_answer(self, question: Question, answer: Answer) -> Score:
         value = _decimal(float(answer))  # type: ignore[arg-type]
         if "answer" in question:
             difference = abs(value - _decimal(question["answer"]))
@@ -994,11 +1007,11 @@ class Numeric(QuestionType):
             right = _decimal(question["min"]) <= value <= _decimal(question["max"])
         return _graded(Fraction(int(right)), self.max_points(question))
 
-    def correct_answer_text(self, question: dict[str, Any], lang: str) -> str:
+    def correct_answer_text(self, question: Question, lang: str) -> str:
         with force_locale(lang):
             return self.key_text(question, lang)
 
-    def key_text(self, question: dict[str, Any], lang: str) -> str:
+    def key_text(self, question: Question, lang: str) -> str:
         if "answer" in question:
             text = _format_number(question["answer"], lang)
             if question.get("tolerance"):
@@ -1017,12 +1030,7 @@ class Numeric(QuestionType):
         return f"{text} {unit}" if unit else text
 
     def render_context(
-        self,
-        question: dict[str, Any],
-        lang: str,
-        shuffled_order: list[str] | None = None,
-        *,
-        answer: Answer = None,
+        self, question: Question, lang: str, shuffled_order: Order = None, *, answer: Answer = None
     ) -> dict[str, Any]:
         context = self.base_context(question, lang)
         # No grouping: the value goes back into the input, and "1,234.5" would not read back.
@@ -1030,11 +1038,6 @@ class Numeric(QuestionType):
         context["value"] = value
         context["unit"] = localised(question.get("unit"), context["lang"])
         return context
-
-    def answer_from_form(
-        self, question: dict[str, Any], form: FormData, shuffled_order: list[str] | None = None
-    ) -> object:
-        return _first(form, f"answer-{question['id']}")
 
 
 # --- Structured answers ----------------------------------------------------------------------
@@ -1048,7 +1051,7 @@ class Matching(QuestionType):
     label = _l("Matching")
     fields = frozenset({"pairs", "distractors"})
 
-    def check(self, question: dict[str, Any], checker: Checker) -> None:
+    def check(self, question: Question, checker: Checker) -> None:
         pairs = checker.tables(
             question, "pairs", "", minimum=2, too_few=_("Give at least two pairs.")
         )
@@ -1069,18 +1072,17 @@ class Matching(QuestionType):
                 _("Distractor '%(id)s'", id=_ref(distractor, index)),
             )
 
-    def pair_ids(self, question: dict[str, Any]) -> list[str]:
+    def pair_ids(self, question: Question) -> list[str]:
         return [pair["id"] for pair in question["pairs"]]
 
-    def option_ids(self, question: dict[str, Any]) -> list[str]:
+    def option_ids(self, question: Question) -> list[str]:
         """The right-hand choices: every pair's right side, then the distractors."""
         return self.pair_ids(question) + [d["id"] for d in question.get("distractors", [])]
 
-    def choice_order(self, question: dict[str, Any], shuffled_order: list[str] | None) -> list[str]:
-        ids = self.option_ids(question)
-        return _shown_order(ids, shuffled_order, _stable_order(question["id"], ids))
+    def choice_order(self, question: Question, shuffled_order: Order) -> list[str]:
+        return _scrambled_order(question, self.option_ids(question), shuffled_order)
 
-    def normalise_answer(self, question: dict[str, Any], raw: object) -> Answer:
+    def normalise_answer(self, question: Question, raw: object) -> Answer:
         if raw is None:
             return None
         if not isinstance(raw, dict):
@@ -1093,25 +1095,19 @@ class Matching(QuestionType):
                 raise InvalidAnswer(_("The answer names a match this question does not have."))
         return {pair: raw[pair] for pair in pairs if raw.get(pair)} or None
 
-    def grade_answer(self, question: dict[str, Any], answer: Answer) -> Score:
+    def grade_answer(self, question: Question, answer: Answer) -> Score:
         chosen = answer if isinstance(answer, dict) else {}
         parts = tuple((pair, chosen.get(pair) == pair) for pair in self.pair_ids(question))
-        right = sum(ok for _pair, ok in parts)
-        return _graded(Fraction(right, len(parts)), self.max_points(question), parts=parts)
+        return _share_right(parts, self.max_points(question))
 
-    def correct_answer_text(self, question: dict[str, Any], lang: str) -> str:
+    def correct_answer_text(self, question: Question, lang: str) -> str:
         return "; ".join(
             f"{localised(pair['left'], lang)} → {localised(pair['right'], lang)}"
             for pair in question["pairs"]
         )
 
     def render_context(
-        self,
-        question: dict[str, Any],
-        lang: str,
-        shuffled_order: list[str] | None = None,
-        *,
-        answer: Answer = None,
+        self, question: Question, lang: str, shuffled_order: Order = None, *, answer: Answer = None
     ) -> dict[str, Any]:
         context = self.base_context(question, lang)
         shown = context["lang"]
@@ -1136,12 +1132,12 @@ class Matching(QuestionType):
         return context
 
     def answer_from_form(
-        self, question: dict[str, Any], form: FormData, shuffled_order: list[str] | None = None
+        self, question: Question, form: FormData, shuffled_order: Order = None
     ) -> object:
         order = self.choice_order(question, shuffled_order)
         answer = {}
         for n, pair in enumerate(self.pair_ids(question), 1):
-            value = _first(form, f"answer-{question['id']}.{n}")
+            value = _first(form, _input_name(question, n))
             if value:
                 answer[pair] = _by_position(order, value)
         return answer
@@ -1155,7 +1151,7 @@ class Ordering(QuestionType):
     label = _l("Ordering")
     fields = frozenset({"items"})
 
-    def check(self, question: dict[str, Any], checker: Checker) -> None:
+    def check(self, question: Question, checker: Checker) -> None:
         items = checker.tables(
             question, "items", "", minimum=2, too_few=_("Give at least two items.")
         )
@@ -1164,14 +1160,13 @@ class Ordering(QuestionType):
             checker.fields(item, path, ("id", "text"))
             checker.text(item.get("text"), f"{path}.text", _("Item '%(id)s'", id=_ref(item, index)))
 
-    def option_ids(self, question: dict[str, Any]) -> list[str]:
+    def option_ids(self, question: Question) -> list[str]:
         return [item["id"] for item in question["items"]]
 
-    def item_order(self, question: dict[str, Any], shuffled_order: list[str] | None) -> list[str]:
-        ids = self.option_ids(question)
-        return _shown_order(ids, shuffled_order, _stable_order(question["id"], ids))
+    def item_order(self, question: Question, shuffled_order: Order) -> list[str]:
+        return _scrambled_order(question, self.option_ids(question), shuffled_order)
 
-    def normalise_answer(self, question: dict[str, Any], raw: object) -> Answer:
+    def normalise_answer(self, question: Question, raw: object) -> Answer:
         if raw is None or raw == []:
             return None
         if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
@@ -1180,26 +1175,20 @@ class Ordering(QuestionType):
             raise InvalidAnswer(_("Put every item in the list exactly once."))
         return list(raw)
 
-    def grade_answer(self, question: dict[str, Any], answer: Answer) -> Score:
+    def grade_answer(self, question: Question, answer: Answer) -> Score:
         given = list(answer or [])
         parts = tuple(
             (item, given[index] == item) for index, item in enumerate(self.option_ids(question))
         )
-        right = sum(ok for _item, ok in parts)
-        return _graded(Fraction(right, len(parts)), self.max_points(question), parts=parts)
+        return _share_right(parts, self.max_points(question))
 
-    def correct_answer_text(self, question: dict[str, Any], lang: str) -> str:
+    def correct_answer_text(self, question: Question, lang: str) -> str:
         return "; ".join(
             f"{n}. {localised(item['text'], lang)}" for n, item in enumerate(question["items"], 1)
         )
 
     def render_context(
-        self,
-        question: dict[str, Any],
-        lang: str,
-        shuffled_order: list[str] | None = None,
-        *,
-        answer: Answer = None,
+        self, question: Question, lang: str, shuffled_order: Order = None, *, answer: Answer = None
     ) -> dict[str, Any]:
         context = self.base_context(question, lang)
         texts = {item["id"]: item["text"] for item in question["items"]}
@@ -1217,11 +1206,11 @@ class Ordering(QuestionType):
         return context
 
     def answer_from_form(
-        self, question: dict[str, Any], form: FormData, shuffled_order: list[str] | None = None
+        self, question: Question, form: FormData, shuffled_order: Order = None
     ) -> object:
         order = self.item_order(question, shuffled_order)
         count = len(order)
-        values = [_first(form, f"answer-{question['id']}.{n}") for n in range(1, count + 1)]
+        values = [_first(form, _input_name(question, n)) for n in range(1, count + 1)]
         if not any(values):
             return None
         if not all(v.isascii() and v.isdigit() and 1 <= int(v) <= count for v in values):
@@ -1240,7 +1229,7 @@ class Cloze(QuestionType):
     label = _l("Fill in the blanks")
     fields = frozenset({"blanks"})
 
-    def check(self, question: dict[str, Any], checker: Checker) -> None:
+    def check(self, question: Question, checker: Checker) -> None:
         blanks = checker.tables(
             question, "blanks", "", minimum=1, too_few=_("Give at least one blank.")
         )
@@ -1280,9 +1269,7 @@ class Cloze(QuestionType):
                     ),
                 )
 
-    def check_placeholders(
-        self, question: dict[str, Any], ids: list[object], checker: Checker
-    ) -> None:
+    def check_placeholders(self, question: Question, ids: list[object], checker: Checker) -> None:
         text = question.get("text")
         if not isinstance(text, dict):
             return
@@ -1311,14 +1298,14 @@ class Cloze(QuestionType):
                     ),
                 )
 
-    def blanks(self, question: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    def blanks(self, question: Question) -> dict[str, dict[str, Any]]:
         return {blank["id"]: blank for blank in question["blanks"]}
 
-    def option_order(self, question: dict[str, Any], blank: dict[str, Any]) -> list[str]:
+    def option_order(self, question: Question, blank: dict[str, Any]) -> list[str]:
         ids = [option["id"] for option in blank["options"]]
         return _stable_order(f"{question['id']}.{blank['id']}", ids)
 
-    def normalise_answer(self, question: dict[str, Any], raw: object) -> Answer:
+    def normalise_answer(self, question: Question, raw: object) -> Answer:
         if raw is None:
             return None
         if not isinstance(raw, dict):
@@ -1336,14 +1323,13 @@ class Cloze(QuestionType):
             answer[blank_id] = value if "options" in blank else collapse(value)
         return answer or None
 
-    def grade_answer(self, question: dict[str, Any], answer: Answer) -> Score:
+    def grade_answer(self, question: Question, answer: Answer) -> Score:
         given = answer if isinstance(answer, dict) else {}
         parts = tuple(
             (blank_id, blank_id in given and self.blank_right(blank, given[blank_id]))
             for blank_id, blank in self.blanks(question).items()
         )
-        right = sum(ok for _blank, ok in parts)
-        return _graded(Fraction(right, len(parts)), self.max_points(question), parts=parts)
+        return _share_right(parts, self.max_points(question))
 
     def blank_right(self, blank: dict[str, Any], value: str) -> bool:
         if "options" in blank:
@@ -1355,7 +1341,7 @@ class Cloze(QuestionType):
             return next(localised(o["text"], lang) for o in blank["options"] if o["correct"])
         return (blank["accepted"].get(lang) or blank["accepted"]["en"])[0]
 
-    def correct_answer_text(self, question: dict[str, Any], lang: str) -> str:
+    def correct_answer_text(self, question: Question, lang: str) -> str:
         blanks = self.blanks(question)
         found = BLANK_RE.findall(localised(question["text"], lang))
         return "; ".join(
@@ -1364,12 +1350,7 @@ class Cloze(QuestionType):
         )
 
     def render_context(
-        self,
-        question: dict[str, Any],
-        lang: str,
-        shuffled_order: list[str] | None = None,
-        *,
-        answer: Answer = None,
+        self, question: Question, lang: str, shuffled_order: Order = None, *, answer: Answer = None
     ) -> dict[str, Any]:
         context = self.base_context(question, lang)
         given = answer if isinstance(answer, dict) else {}
@@ -1389,7 +1370,7 @@ class Cloze(QuestionType):
 
     def blank_segment(
         self,
-        question: dict[str, Any],
+        question: Question,
         blank_id: str,
         number: int,
         count: int,
@@ -1419,11 +1400,11 @@ class Cloze(QuestionType):
         return segment
 
     def answer_from_form(
-        self, question: dict[str, Any], form: FormData, shuffled_order: list[str] | None = None
+        self, question: Question, form: FormData, shuffled_order: Order = None
     ) -> object:
         answer = {}
         for blank_id, blank in self.blanks(question).items():
-            value = _first(form, f"answer-{question['id']}.{blank_id}")
+            value = _first(form, _input_name(question, blank_id))
             if value and "options" in blank:
                 value = _by_position(self.option_order(question, blank), value)
             answer[blank_id] = value
@@ -1435,7 +1416,7 @@ def _rubric_total(criteria: Iterable[Mapping[str, Any]]) -> Decimal:
     return sum((_decimal(criterion["points"]) for criterion in criteria), Decimal(0))
 
 
-class OpenResponse(QuestionType):
+class OpenResponse(_TypedText):
     """An essay graded by a person against ``rubric`` criteria; until then its score is pending
     and it stays out of the statistics. An empty essay scores 0 at once. Answer: text."""
 
@@ -1443,8 +1424,9 @@ class OpenResponse(QuestionType):
     label = _l("Open response")
     auto_graded = False
     fields = frozenset({"rubric"})
+    maxlength = TEXT_LIMIT
 
-    def check(self, question: dict[str, Any], checker: Checker) -> None:
+    def check(self, question: Question, checker: Checker) -> None:
         rubric = checker.tables(
             question, "rubric", "", minimum=1, too_few=_("Give at least one rubric criterion.")
         )
@@ -1455,7 +1437,7 @@ class OpenResponse(QuestionType):
             subject = _("Rubric criterion '%(id)s'", id=_ref(criterion, index))
             checker.text(criterion.get("text"), f"{path}.text", subject)
             valid &= checker.number(criterion, "points", path, positive=True)
-        if valid and rubric and _is_number(question.get("points")):
+        if valid and rubric and is_number(question.get("points")):
             total = _rubric_total(criterion for _path, criterion in rubric)
             if _decimal(question["points"]) != total:
                 checker.add(
@@ -1466,22 +1448,20 @@ class OpenResponse(QuestionType):
                     ),
                 )
 
-    def max_points(self, question: dict[str, Any]) -> float:
+    def max_points(self, question: Question) -> float:
         return float(_rubric_total(question["rubric"]))
 
-    def normalise_answer(self, question: dict[str, Any], raw: object) -> Answer:
-        text = _text_answer(raw, TEXT_LIMIT)
+    def normalise_answer(self, question: Question, raw: object) -> Answer:
+        text = _text_answer(raw, self.maxlength)
         if text is None:
             return None
         text = unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip()
         return text or None
 
-    def grade_answer(self, question: dict[str, Any], answer: Answer) -> Score:
+    def grade_answer(self, question: Question, answer: Answer) -> Score:
         return Score(None, self.max_points(question), None, "pending")
 
-    def grade_with_rubric(
-        self, question: dict[str, Any], criteria_points: Mapping[str, object]
-    ) -> Score:
+    def grade_with_rubric(self, question: Question, criteria_points: Mapping[str, object]) -> Score:
         """The score a person gives: points for every rubric criterion, each within its maximum."""
         if not isinstance(criteria_points, Mapping):
             raise InvalidGrade(_("Give points for every criterion of the rubric."))
@@ -1497,7 +1477,7 @@ class OpenResponse(QuestionType):
                 raise InvalidGrade(_("Give points for every criterion of the rubric."))
             given = criteria_points[criterion_id]
             maximum = _decimal(criterion["points"])
-            if not _is_number(given) or not 0 <= _decimal(given) <= maximum:  # type: ignore[arg-type]
+            if not is_number(given) or not 0 <= _decimal(given) <= maximum:  # type: ignore[arg-type]
                 raise InvalidGrade(
                     _(
                         "The points for '%(id)s' must be a number from 0 to %(max)s.",
@@ -1513,19 +1493,13 @@ class OpenResponse(QuestionType):
             float(total), self.max_points(question), fraction == 1, key, parts=tuple(parts)
         )
 
-    def correct_answer_text(self, question: dict[str, Any], lang: str) -> str:
+    def correct_answer_text(self, question: Question, lang: str) -> str:
         return ""
 
     def render_context(
-        self,
-        question: dict[str, Any],
-        lang: str,
-        shuffled_order: list[str] | None = None,
-        *,
-        answer: Answer = None,
+        self, question: Question, lang: str, shuffled_order: Order = None, *, answer: Answer = None
     ) -> dict[str, Any]:
-        context = self.base_context(question, lang)
-        context.update(value=answer or "", maxlength=TEXT_LIMIT)
+        context = super().render_context(question, lang, shuffled_order, answer=answer)
         context["rubric"] = [
             {
                 "text": localised(criterion["text"], context["lang"]),
@@ -1534,11 +1508,6 @@ class OpenResponse(QuestionType):
             for criterion in question["rubric"]
         ]
         return context
-
-    def answer_from_form(
-        self, question: dict[str, Any], form: FormData, shuffled_order: list[str] | None = None
-    ) -> object:
-        return _first(form, f"answer-{question['id']}")
 
 
 # --- The registry ----------------------------------------------------------------------------
