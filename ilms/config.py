@@ -92,6 +92,7 @@ class Defaults:
     INFO_SESSION_REMINDER_HOURS = 24  #: reminders go out this long before a session
     INFO_SESSION_ROSTER_CLOSE_HOURS = 24  #: after the end, the unmarked are recorded as no-shows
     INFO_SESSION_GUEST_LINK_HOURS = 48  #: a guest's email confirmation link expires after this
+    INFO_SESSION_POST_TEST_DAYS = 14  #: a session's post-test stays open this long after it ends
     #: Terms of the academic year: (name, first month); the first term starts the year.
     ACADEMIC_TERMS = (("autumn", 9), ("spring", 1), ("summer", 6))
     PDF_FONT_DIR = "/usr/share/fonts/truetype/dejavu"  #: DejaVu Sans, which has every Kazakh letter

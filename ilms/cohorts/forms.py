@@ -19,12 +19,15 @@ from wtforms import (
     DateTimeLocalField,
     DecimalField,
     EmailField,
+    Field,
     HiddenField,
     IntegerField,
     SelectField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     AnyOf,
     DataRequired,
@@ -33,6 +36,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    ValidationError,
 )
 
 from ilms.authoring.models import Module
@@ -45,7 +49,9 @@ from ilms.cohorts.services import (
     AssignmentSettings,
     CohortDetails,
 )
+from ilms.delivery.services import COMMENT_LIMIT
 from ilms.i18n import LANGUAGE_NAMES
+from ilms.questions.types import InvalidAnswer, parse_number
 
 REQUIRED = _l("This field is required.")
 EMAIL_MESSAGE = _l("Enter an email address like name@university.edu.")
@@ -99,7 +105,8 @@ class CohortForm(FlaskForm):
     starts_on = DateField(_l("First day of classes"), validators=[Optional()])
     ends_on = DateField(_l("Last day of classes"), validators=[Optional()])
     language = SelectField(
-        _l("Language of instruction"), choices=lambda: list(LANGUAGE_NAMES.items())
+        _l("Language of instruction"),
+        choices=lambda: [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
     )
     submit = SubmitField(_l("Save cohort"))
 
@@ -128,11 +135,35 @@ class StaffForm(FlaskForm):
     role = SelectField(
         _l("Role in the cohort"),
         choices=[
-            (role.value, ROLE_NAMES[role])
+            SelectChoice(role.value, ROLE_NAMES[role])
             for role in (MemberRole.OWNER, MemberRole.INSTRUCTOR, MemberRole.LIBRARIAN)
         ],
     )
     submit = SubmitField(_l("Add to the cohort"))
+
+
+class GradeForm(FlaskForm):
+    """A person's points for one answer (the grading service checks them against the maximum)."""
+
+    points = StringField(
+        _l("Points"),
+        validators=[DataRequired(message=REQUIRED), Length(max=20)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off", "class": "short"},
+    )
+    comment = TextAreaField(
+        _l("Comment for the student (optional)"),
+        render_kw={"rows": 3, "maxlength": COMMENT_LIMIT},
+    )
+    submit = SubmitField(_l("Save the grade"))
+
+    def validate_points(self, field: Field) -> None:
+        try:
+            parse_number(field.data or "")
+        except InvalidAnswer as error:
+            raise ValidationError(error.message) from error
+
+    def points_value(self) -> float:
+        return parse_number(self.points.data or "")
 
 
 class AccommodationsForm(FlaskForm):
@@ -209,11 +240,11 @@ class AssignmentSettingsForm(FlaskForm):
     )
     counting = SelectField(
         _l("Which attempt counts"),
-        choices=[(value.value, label) for value, label in COUNTING_NAMES.items()],
+        choices=[SelectChoice(value.value, label) for value, label in COUNTING_NAMES.items()],
     )
     feedback_policy = SelectField(
         _l("When students see the correct answers and feedback"),
-        choices=[(value.value, label) for value, label in FEEDBACK_NAMES.items()],
+        choices=[SelectChoice(value.value, label) for value, label in FEEDBACK_NAMES.items()],
     )
     submit = SubmitField(_l("Save settings"))
 
@@ -249,7 +280,7 @@ class AssignmentForm(AssignmentSettingsForm):
 
     def offer(self, modules: list[Module], lang: str) -> None:
         self.module.choices = [
-            (m.id, m.current_version.text(m.current_version.title, lang) or m.slug)
+            SelectChoice(m.id, m.current_version.text(m.current_version.title, lang) or m.slug)
             for m in modules
             if m.current_version is not None
         ]

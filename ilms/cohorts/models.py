@@ -5,25 +5,13 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ilms.accounts.models import User
 from ilms.authoring.models import Module, ModuleVersion
-from ilms.db import TimestampMixin
+from ilms.db import TimestampMixin, str_enum
 from ilms.extensions import db
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-        native_enum=False,
-        length=20,
-        create_constraint=True,
-    )
 
 
 class MemberRole(enum.StrEnum):
@@ -93,7 +81,7 @@ class CohortMember(db.Model):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    role: Mapped[MemberRole] = mapped_column(_enum(MemberRole, "member_role"))
+    role: Mapped[MemberRole] = mapped_column(str_enum(MemberRole, "member_role"))
     #: Accommodations: time limits are multiplied by this; extra attempts are added.
     time_multiplier: Mapped[float] = mapped_column(default=1.0)
     extra_attempts: Mapped[int] = mapped_column(default=0)
@@ -130,10 +118,10 @@ class Assignment(TimestampMixin, db.Model):
     attempts_allowed: Mapped[int] = mapped_column(default=1)
     time_limit_minutes: Mapped[int | None]
     counting: Mapped[AttemptCounting] = mapped_column(
-        _enum(AttemptCounting, "attempt_counting"), default=AttemptCounting.LAST
+        str_enum(AttemptCounting, "attempt_counting"), default=AttemptCounting.LAST
     )
     feedback_policy: Mapped[FeedbackPolicy] = mapped_column(
-        _enum(FeedbackPolicy, "feedback_policy"), default=FeedbackPolicy.AFTER_SUBMIT
+        str_enum(FeedbackPolicy, "feedback_policy"), default=FeedbackPolicy.AFTER_SUBMIT
     )
 
     cohort: Mapped[Cohort] = relationship(back_populates="assignments")

@@ -114,6 +114,23 @@ def create_cohort(
     return cohort
 
 
+def create_linked_cohort(details: CohortDetails, creator: User | None) -> Cohort:
+    """A cohort that another part of ILMS keeps for its own use (an info session's tests).
+
+    Nobody joins it by code (the feature adds its students) and its creator is not made a
+    member: ``set_librarians`` names the staff.
+    """
+    cohort = Cohort(
+        **asdict(details.cleaned()),
+        join_code=new_join_code(),
+        join_enabled=False,
+        created_by_id=creator.id if creator is not None else None,
+    )
+    db.session.add(cohort)
+    db.session.flush()
+    return cohort
+
+
 def update_cohort(cohort: Cohort, details: CohortDetails) -> None:
     for name, value in asdict(details.cleaned()).items():
         setattr(cohort, name, value)
@@ -291,6 +308,36 @@ def remove_member(cohort: Cohort, user: User) -> None:
     db.session.flush()
 
 
+def set_librarians(cohort: Cohort, librarians: Sequence[User]) -> None:
+    """Make exactly ``librarians`` the cohort's embedded librarians; other members stay as they
+    are (a student keeps their place, so their answers keep counting as a student's)."""
+    wanted = {user.id: user for user in librarians}
+    current = db.session.scalars(
+        select(CohortMember).where(
+            CohortMember.cohort_id == cohort.id, CohortMember.role == MemberRole.LIBRARIAN
+        )
+    ).all()
+    for member in current:
+        if member.user_id not in wanted:
+            db.session.delete(member)
+    db.session.flush()
+    for user in wanted.values():
+        if membership(cohort, user) is None:
+            add_member(cohort, user, MemberRole.LIBRARIAN)
+    db.session.flush()
+    db.session.expire(cohort, ["members"])
+
+
+def enrol_student(cohort: Cohort, user: User) -> CohortMember:
+    """Add ``user`` as a student, once however often it is asked (also at the same moment)."""
+    member = membership(cohort, user)
+    if member is not None and member.role != MemberRole.STUDENT:
+        raise DomainError(
+            _("You are on the staff of this cohort, so you cannot take its tests as a student.")
+        )
+    return member or add_member(cohort, user, MemberRole.STUDENT)
+
+
 def join_by_code(user: User, code: str) -> Cohort:
     cohort = db.session.scalar(select(Cohort).where(Cohort.join_code == code.strip().upper()))
     if cohort is None or not cohort.join_enabled:
@@ -410,6 +457,30 @@ def update_assignment(assignment: Assignment, settings: AssignmentSettings) -> N
     for name, value in asdict(settings).items():
         setattr(assignment, name, value)
     db.session.flush()
+
+
+def set_phase_windows(
+    assignment: Assignment, windows: dict[Phase, tuple[datetime | None, datetime | None]]
+) -> None:
+    """Give the pre-test or post-test a window of its own (opens, closes) inside the
+    assignment's dates; None on either side leaves the assignment's date in force."""
+    quizzes = db.session.scalars(select(Quiz).where(Quiz.assignment_id == assignment.id))
+    for quiz in quizzes:
+        if quiz.phase in windows:
+            quiz.opens_at, quiz.closes_at = windows[quiz.phase]
+    db.session.flush()
+
+
+def remove_unstarted_assignment(assignment: Assignment) -> bool:
+    """Take a module out of the cohort if no student has begun it; returns whether it was.
+    A module someone has begun stays, with their answers."""
+    if students_started(assignment):
+        return False
+    cohort = assignment.cohort
+    db.session.delete(assignment)
+    db.session.flush()
+    db.session.expire(cohort, ["assignments"])
+    return True
 
 
 def assignment_in(cohort: Cohort, assignment_id: int) -> Assignment:

@@ -1,7 +1,8 @@
 """Cohort pages for faculty and librarians, with the roster import and export.
 
 Every cohort page loads the cohort through ``cohort_for_staff`` (404 for people who may not see
-it, so that ids do not leak) and checks ``can_manage_cohort`` before any change (403).
+it, so that ids do not leak) and checks ``can_manage_cohort`` before any change (403). Grading
+answers is the exception: every member of the staff grades, instructors included.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
-from flask_babel import get_locale, ngettext
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -29,6 +30,7 @@ from ilms.cohorts.forms import (
     AssignmentForm,
     AssignmentSettingsForm,
     CohortForm,
+    GradeForm,
     JoiningForm,
     RosterConfirmForm,
     RosterUploadForm,
@@ -38,8 +40,10 @@ from ilms.cohorts.forms import (
 from ilms.cohorts.models import Assignment, Cohort, MemberRole
 from ilms.cohorts.roster import MAX_ROSTER_BYTES, parse_roster, write_csv
 from ilms.db import utcnow
+from ilms.delivery import grading
+from ilms.delivery import services as delivery
 from ilms.delivery.models import Phase
-from ilms.errors import DomainError
+from ilms.errors import DomainError, attach_error
 from ilms.extensions import db
 from ilms.permissions import Role, require_role
 
@@ -69,14 +73,6 @@ def _member(cohort: Cohort, user_id: int, role: MemberRole | None = None) -> Use
     if user is None or member is None or (role is not None and member.role != role):
         abort(404)
     return user
-
-
-def attach_error(form: FlaskForm, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 def lang() -> str:
@@ -138,6 +134,7 @@ def show(cohort_id: int) -> str:
         members=queries.members_by_role(cohort),
         assignments=queries.cohort_assignments(cohort),
         progress=queries.assignment_progress(cohort),
+        waiting=grading.waiting_counts(cohort),
         action_form=ActionForm(),
         joining_form=JoiningForm(enabled="off" if cohort.join_enabled else "on"),
         counting_names=COUNTING_NAMES,
@@ -319,18 +316,8 @@ def assign(cohort_id: int) -> Response | str | tuple[str, int]:
             db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
-            flash(_("The module has been assigned."), "success")
-            return redirect(
-                url_for("cohorts.show", cohort_id=cohort.id, _anchor=f"a{assignment.id}")
-            )
-    return _form_page(
-        "cohorts/assignment_form.html",
-        form,
-        cohort=cohort,
-        assignment=None,
-        zone=library_zone().key,
-    )
+            return _assignment_saved(assignment, _("The module has been assigned."))
+    return _assignment_page(form, cohort, None)
 
 
 def _assign(cohort: Cohort, form: AssignmentForm) -> Assignment:
@@ -353,21 +340,38 @@ def edit_assignment(cohort_id: int, assignment_id: int) -> Response | str | tupl
             db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
-            flash(_("The settings have been saved."), "success")
-            return redirect(
-                url_for("cohorts.show", cohort_id=cohort.id, _anchor=f"a{assignment.id}")
-            )
+            return _assignment_saved(assignment, _("The settings have been saved."))
+    return _assignment_page(
+        form,
+        cohort,
+        assignment,
+        newer=services.newer_version(assignment),
+        started=services.students_started(assignment),
+        title=queries.module_title(assignment.module_version, lang()),
+        action_form=ActionForm(),
+    )
+
+
+def _assignment_saved(assignment: Assignment, message: str) -> Response:
+    """Commit, say so, and show the assignment on its cohort's page."""
+    db.session.commit()
+    flash(message, "success")
+    return redirect(
+        url_for("cohorts.show", cohort_id=assignment.cohort_id, _anchor=f"a{assignment.id}")
+    )
+
+
+def _assignment_page(
+    form: AssignmentSettingsForm, cohort: Cohort, assignment: Assignment | None, **context: Any
+) -> str | tuple[str, int]:
+    """The form that assigns a module (``assignment`` None) or changes an assignment's settings."""
     return _form_page(
         "cohorts/assignment_form.html",
         form,
         cohort=cohort,
         assignment=assignment,
         zone=library_zone().key,
-        newer=services.newer_version(assignment),
-        started=services.students_started(assignment),
-        title=queries.module_title(assignment.module_version, lang()),
-        action_form=ActionForm(),
+        **context,
     )
 
 
@@ -392,6 +396,77 @@ def adopt_version(cohort_id: int, assignment_id: int) -> Response:
     return redirect(
         url_for("cohorts.edit_assignment", cohort_id=cohort.id, assignment_id=assignment.id)
     )
+
+
+# --- Grading open responses ---------------------------------------------------------------
+
+
+@bp.get("/cohorts/<int:cohort_id>/assignments/<int:assignment_id>/grading")
+@require_role(*STAFF)
+def grading_page(cohort_id: int, assignment_id: int) -> tuple[str, int]:
+    cohort = _viewable(cohort_id)
+    return _grading_page(cohort, services.assignment_in(cohort, assignment_id))
+
+
+@bp.post("/cohorts/<int:cohort_id>/assignments/<int:assignment_id>/grading/<int:response_id>")
+@require_role(*STAFF)
+def grade(cohort_id: int, assignment_id: int, response_id: int) -> Response | tuple[str, int]:
+    cohort = _viewable(cohort_id)
+    assignment = services.assignment_in(cohort, assignment_id)
+    response = grading.response_in(assignment, response_id)
+    form = GradeForm(prefix=f"r{response_id}")
+    if form.validate_on_submit():
+        try:
+            delivery.grade_response(response, form.points_value(), current_user, form.comment.data)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Saved: %(points)s of %(max)s points for %(name)s.",
+                    points=format_decimal(response.points),
+                    max=format_decimal(response.max_points),
+                    name=response.attempt.user.name,
+                ),
+                "success",
+            )
+            return redirect(
+                url_for("cohorts.grading_page", cohort_id=cohort.id, assignment_id=assignment.id)
+            )
+    return _grading_page(cohort, assignment, failed=(response_id, form), status=400)
+
+
+def _grading_page(
+    cohort: Cohort,
+    assignment: Assignment,
+    failed: tuple[int, GradeForm] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    items = grading.grading_items(assignment)
+    forms = {
+        item.response_id: GradeForm(
+            prefix=f"r{item.response_id}",
+            formdata=None,
+            points="" if item.points is None else format_decimal(item.points),
+            comment=item.comment,
+        )
+        for item in items
+    }
+    if failed is not None:
+        forms[failed[0]] = failed[1]
+    page = render_template(
+        "cohorts/grading.html",
+        cohort=cohort,
+        assignment=assignment,
+        title=queries.module_title(assignment.module_version, lang()),
+        waiting=[item for item in items if item.waiting],
+        graded=[item for item in items if not item.waiting],
+        forms=forms,
+        failed_form=failed[1] if failed else None,
+    )
+    return page, status
 
 
 # --- Roster export and import ---------------------------------------------------------------

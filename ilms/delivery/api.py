@@ -45,7 +45,10 @@ def attempt_document(attempt: Attempt, with_questions: bool) -> dict[str, Any]:
         "max_score": attempt.max_score,
         "score": attempt.score if not attempt.is_open else None,
         "answers": {
-            str(qid): {"answer": api_format.encode_answer(questions[qid], r.answer), "seq": r.seq}
+            str(qid): {
+                "answer": api_format.encode_answer(attempt, questions[qid], r.answer),
+                "seq": r.seq,
+            }
             for qid, r in saved.items()
             if r.seq > 0
         },
@@ -71,9 +74,11 @@ def start(quiz_id: int) -> tuple[Response, int]:
         raise NotFound(_("There is no such quiz."))
     already = services.open_attempt(quiz, current_user)
     attempt = services.start_attempt(quiz, current_user, str(get_locale()))
-    db.session.commit()
     created = already is None or already.id != attempt.id
-    return jsonify(attempt_document(attempt, with_questions=True)), 201 if created else 200
+    # The answer is made before the commit: reading it afterwards would begin a new transaction.
+    document = attempt_document(attempt, with_questions=True)
+    db.session.commit()
+    return jsonify(document), 201 if created else 200
 
 
 @bp.get("/attempts/<int:attempt_id>")
@@ -95,14 +100,18 @@ def save(attempt_id: int, question_id: int) -> tuple[Response, int]:
         raise NotFound(_("This question is not part of the attempt."))
     try:
         response = services.save_answer(
-            attempt, question_id, api_format.decode_answer(question, body["answer"]), body["seq"]
+            attempt,
+            question_id,
+            api_format.decode_answer(attempt, question, body["answer"]),
+            body["seq"],
         )
     except DomainError as error:
         if error.status_code == 409:
             db.session.commit()  # an overdue attempt closed while refusing stays closed
         raise
+    saved = {"question_id": question_id, "seq": response.seq, "saved_at": _iso(response.saved_at)}
     db.session.commit()
-    return jsonify(question_id=question_id, seq=response.seq, saved_at=_iso(response.saved_at)), 200
+    return jsonify(saved), 200
 
 
 @bp.post("/attempts/<int:attempt_id>/submit")
@@ -110,12 +119,13 @@ def save(attempt_id: int, question_id: int) -> tuple[Response, int]:
 def submit(attempt_id: int) -> Response:
     attempt = services.attempt_for(current_user, attempt_id, lock=True)
     services.submit_attempt(attempt)
+    result = {
+        "id": attempt.id,
+        "state": attempt.state.value,
+        "score": attempt.score,
+        "max_score": attempt.max_score,
+        "submitted_at": _iso(attempt.submitted_at),
+        "fully_graded": attempt.fully_graded,
+    }
     db.session.commit()
-    return jsonify(
-        id=attempt.id,
-        state=attempt.state.value,
-        score=attempt.score,
-        max_score=attempt.max_score,
-        submitted_at=_iso(attempt.submitted_at),
-        fully_graded=attempt.fully_graded,
-    )
+    return jsonify(result)

@@ -42,7 +42,7 @@ def public_question(attempt: Attempt, question: QuestionVersion) -> dict[str, An
         qtype = get_type(kind)
         texts = {p["id"]: p["right"] for p in data["pairs"]}
         texts.update({d["id"]: d["right"] for d in data.get("distractors", [])})
-        order = qtype.choice_order(data, None)
+        order = qtype.choice_order(data, option_order(attempt, question))
         body["items"] = [{"id": p["id"], "text": _text(p["left"], lang)} for p in data["pairs"]]
         body["options"] = [
             {"id": f"c{i}", "text": _text(texts[cid], lang)} for i, cid in enumerate(order, 1)
@@ -52,7 +52,7 @@ def public_question(attempt: Attempt, question: QuestionVersion) -> dict[str, An
         texts = {item["id"]: item["text"] for item in data["items"]}
         body["options"] = [
             {"id": f"i{i}", "text": _text(texts[iid], lang)}
-            for i, iid in enumerate(qtype.item_order(data, None), 1)
+            for i, iid in enumerate(qtype.item_order(data, option_order(attempt, question)), 1)
         ]
     elif kind == "cloze":
         body["blanks"] = [_public_blank(blank, lang) for blank in data["blanks"]]
@@ -70,30 +70,30 @@ def _public_blank(blank: dict[str, Any], lang: str) -> dict[str, Any]:
     return entry
 
 
-def decode_answer(question: QuestionVersion, raw: Any) -> Any:
+def decode_answer(attempt: Attempt, question: QuestionVersion, raw: Any) -> Any:
     """The API's answer as the question type expects it (positional ids mapped back)."""
-    kind, data = question.type, question.data
+    kind, data, shown = question.type, question.data, option_order(attempt, question)
     if kind == "matching" and isinstance(raw, dict):
-        order = get_type(kind).choice_order(data, None)
+        order = get_type(kind).choice_order(data, shown)
         return {pair: _from_position(value, "c", order) for pair, value in raw.items()}
     if kind == "ordering" and isinstance(raw, list):
-        order = get_type(kind).item_order(data, None)
+        order = get_type(kind).item_order(data, shown)
         return [_from_position(value, "i", order) for value in raw]
     return raw
 
 
-def encode_answer(question: QuestionVersion, stored: Any) -> Any:
+def encode_answer(attempt: Attempt, question: QuestionVersion, stored: Any) -> Any:
     """A saved answer in the API's terms (the inverse of ``decode_answer``)."""
-    kind, data = question.type, question.data
+    kind, data, shown = question.type, question.data, option_order(attempt, question)
     if stored is None:
         return None
     if kind == "matching":
-        order = get_type(kind).choice_order(data, None)
+        order = get_type(kind).choice_order(data, shown)
         return {
             pair: f"c{order.index(value) + 1}" for pair, value in stored.items() if value in order
         }
     if kind == "ordering":
-        order = get_type(kind).item_order(data, None)
+        order = get_type(kind).item_order(data, shown)
         return [f"i{order.index(value) + 1}" for value in stored if value in order]
     return stored
 

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ilms.accounts.models import User
 from ilms.authoring.models import ModuleVersion, QuestionVersion
 from ilms.cohorts.models import Assignment
-from ilms.db import utcnow
+from ilms.db import str_enum, utcnow
 from ilms.extensions import db
 
 
@@ -36,18 +35,6 @@ class AttemptState(enum.StrEnum):
     CLOSED = "closed"  #: submitted by the system when time ran out
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-        native_enum=False,
-        length=20,
-        create_constraint=True,
-    )
-
-
 class Quiz(db.Model):
     """The pre-test or post-test of an assignment."""
 
@@ -58,7 +45,11 @@ class Quiz(db.Model):
     assignment_id: Mapped[int] = mapped_column(
         ForeignKey("assignments.id", ondelete="CASCADE"), index=True
     )
-    phase: Mapped[Phase] = mapped_column(_enum(Phase, "phase"))
+    phase: Mapped[Phase] = mapped_column(str_enum(Phase, "phase"))
+    #: A window of this phase within the assignment's (None: the assignment's own date). An info
+    #: session's pre-test closes when the session starts; its post-test opens when it ends.
+    opens_at: Mapped[datetime | None]
+    closes_at: Mapped[datetime | None]
 
     assignment: Mapped[Assignment] = relationship()
 
@@ -97,9 +88,9 @@ class Attempt(db.Model):
     quiz_id: Mapped[int] = mapped_column(ForeignKey("quizzes.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     number: Mapped[int]  #: 1 for the first attempt at this quiz, 2 for the second ...
-    phase: Mapped[Phase] = mapped_column(_enum(Phase, "phase"))
+    phase: Mapped[Phase] = mapped_column(str_enum(Phase, "phase"))
     state: Mapped[AttemptState] = mapped_column(
-        _enum(AttemptState, "attempt_state"), default=AttemptState.OPEN
+        str_enum(AttemptState, "attempt_state"), default=AttemptState.OPEN
     )
     module_version_id: Mapped[int] = mapped_column(
         ForeignKey("module_versions.id", ondelete="RESTRICT")

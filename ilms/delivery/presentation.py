@@ -175,6 +175,7 @@ class ResultItem:
     max_points: float
     feedback: list[str]  #: inline Markdown
     key: str  #: the correct answer (inline Markdown); empty when the type has none
+    comment: str = ""  #: what the person who graded the answer wrote (plain text)
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,7 @@ def result_item(
         max_points=score.max_points,
         feedback=qtype.feedback(question.data, answer, score, shown),
         key=qtype.correct_answer_text(question.data, shown),
+        comment=str((response.details or {}).get("comment", "")) if response else "",
     )
 
 

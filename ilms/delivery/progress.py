@@ -244,6 +244,10 @@ class QuizStatus:
         return services.phase_label(self.phase)
 
     @property
+    def closes_at(self) -> datetime:
+        return services.quiz_closes_at(self.quiz)
+
+    @property
     def counting(self) -> str:
         return counting_text(self.assignment.counting)
 
@@ -279,8 +283,10 @@ def quiz_status(
 
 def _start_problem(status: QuizStatus, user: User, now: datetime) -> str | None:
     assignment = status.assignment
-    problem = _problem(lambda: services.check_window(assignment, now)) or _problem(
-        lambda: services.check_gates(assignment, status.phase, user)
+    problem = (
+        _problem(lambda: services.check_window(assignment, now))
+        or _problem(lambda: services.check_quiz_window(status.quiz, now))
+        or _problem(lambda: services.check_gates(assignment, status.phase, user))
     )
     if problem is None and not status.left:
         return _("You have used all your attempts at this %(phase)s.", phase=status.label)

@@ -12,11 +12,15 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import format_datetime
+from flask_babel import format_datetime, format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
+from ilms.accounts import services as accounts
 from ilms.accounts.models import User
 from ilms.authoring import package as pkg
 from ilms.authoring.models import ModuleVersion, QuestionVersion
@@ -33,7 +37,7 @@ from ilms.delivery.models import (
 )
 from ilms.errors import Conflict, DomainError, NotFound
 from ilms.extensions import db
-from ilms.questions.types import InvalidAnswer, get_type
+from ilms.questions.types import InvalidAnswer, get_type, is_number
 from ilms.reports.freshness import mark_stale as mark_report_stale
 
 #: Saves arriving this long after the deadline still count (network latency, a slow phone).
@@ -62,6 +66,30 @@ def check_window(assignment: Assignment, now: datetime) -> None:
         raise DomainError(
             _("This module closed on %(when)s.", when=format_datetime(assignment.closes_at))
         )
+
+
+def check_quiz_window(quiz: Quiz, now: datetime) -> None:
+    """The phase's own window, where it has one (an info session's tests)."""
+    if quiz.opens_at is not None and now < quiz.opens_at:
+        when = format_datetime(quiz.opens_at)
+        raise DomainError(
+            _("The pre-test opens on %(when)s.", when=when)
+            if quiz.phase == Phase.PRE
+            else _("The post-test opens on %(when)s.", when=when)
+        )
+    if quiz.closes_at is not None and now > quiz.closes_at:
+        when = format_datetime(quiz.closes_at)
+        raise DomainError(
+            _("The pre-test closed on %(when)s.", when=when)
+            if quiz.phase == Phase.PRE
+            else _("The post-test closed on %(when)s.", when=when)
+        )
+
+
+def quiz_closes_at(quiz: Quiz) -> datetime:
+    """When the quiz closes: the assignment's close date, or the phase's own if earlier."""
+    closes = quiz.assignment.closes_at
+    return closes if quiz.closes_at is None else min(closes, quiz.closes_at)
 
 
 def submitted_attempts(quiz_id: int, user_id: int) -> list[Attempt]:
@@ -213,21 +241,18 @@ def start_attempt(quiz: Quiz, user: User, language: str, now: datetime | None = 
     now = now or utcnow()
     assignment = quiz.assignment
     member = student_membership(assignment, user)
+    # Counted before looking for the open attempt: under READ COMMITTED a parallel start that
+    # commits in between is then either found open below or not yet counted here, never counted
+    # as a used attempt without being found.
+    used = _attempts_used(quiz, user)
     current = open_attempt(quiz, user)
     if current is not None and not is_overdue(current, now):
         return current
     if current is not None:
         finish_attempt(current, closed=True)
     check_window(assignment, now)
+    check_quiz_window(quiz, now)
     check_gates(assignment, quiz.phase, user)
-    used = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Attempt)
-            .where(Attempt.quiz_id == quiz.id, Attempt.user_id == user.id)
-        )
-        or 0
-    )
     allowed = assignment.attempts_allowed + member.extra_attempts
     if used >= allowed:
         raise DomainError(
@@ -246,6 +271,39 @@ def start_attempt(quiz: Quiz, user: User, language: str, now: datetime | None = 
     return attempt
 
 
+def _attempts_used(quiz: Quiz, user: User) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.quiz_id == quiz.id, Attempt.user_id == user.id)
+        )
+        or 0
+    )
+
+
+#: Types whose authored order is the key (ordering) or pairs it with the items (matching): the
+#: order this attempt shows is always shuffled, and never left as authored.
+_KEY_REVEALING_ORDER = ("matching", "ordering")
+
+
+def shown_order(question: QuestionVersion) -> list[str] | None:
+    """This attempt's order of a question's options, or None where the authored order is shown."""
+    ids = get_type(question.type).option_ids(question.data) if _has_options(question) else []
+    if question.type in _KEY_REVEALING_ORDER:
+        order = _shuffle.sample(ids, len(ids))
+        while len(ids) > 1 and order == ids:
+            order = _shuffle.sample(ids, len(ids))
+        return order
+    if ids and question.data.get("shuffle", True):
+        return _shuffle.sample(ids, len(ids))
+    return None
+
+
+def _has_options(question: QuestionVersion) -> bool:
+    return question.type in ("single_choice", "multiple_response", *_KEY_REVEALING_ORDER)
+
+
 def _new_attempt(
     quiz: Quiz, user: User, member: CohortMember, language: str, number: int, now: datetime
 ) -> Attempt:
@@ -255,16 +313,13 @@ def _new_attempt(
     form = allocation.pre_form if quiz.phase == Phase.PRE else allocation.post_form
     questions = form_question_versions(version, form, seed=str(assignment.id))
     _shuffle.shuffle(questions)
-    option_orders = {}
-    for qv in questions:
-        qtype = get_type(qv.type)
-        ids = qtype.option_ids(qv.data) if qv.type in ("single_choice", "multiple_response") else []
-        if ids and qv.data.get("shuffle", True):
-            option_orders[str(qv.id)] = _shuffle.sample(ids, len(ids))
+    option_orders = {
+        str(qv.id): order for qv in questions if (order := shown_order(qv)) is not None
+    }
     expires_at = None
     if assignment.time_limit_minutes:
         limit = timedelta(minutes=assignment.time_limit_minutes * member.time_multiplier)
-        expires_at = min(now + limit, assignment.closes_at)
+        expires_at = min(now + limit, quiz_closes_at(quiz))
     language = language if language in version.languages else "en"
     return Attempt(
         quiz_id=quiz.id,
@@ -284,7 +339,7 @@ def _new_attempt(
 
 
 def deadline(attempt: Attempt) -> datetime:
-    closes = attempt.quiz.assignment.closes_at
+    closes = quiz_closes_at(attempt.quiz)
     return min(attempt.expires_at, closes) if attempt.expires_at else closes
 
 
@@ -331,27 +386,15 @@ def save_answer(
 def _store(
     attempt: Attempt, question: QuestionVersion, answer: Any, seq: int, now: datetime
 ) -> Response:
-    changed = db.session.execute(
-        update(Response)
-        .where(
-            Response.attempt_id == attempt.id,
-            Response.question_version_id == question.id,
-            Response.seq < seq,
-        )
-        .values(answer=answer, seq=seq, saved_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    existing = db.session.scalar(
-        select(Response).where(
-            Response.attempt_id == attempt.id, Response.question_version_id == question.id
-        )
+    """Insert or update the answer in one statement, unless a newer one (higher seq) is saved.
+
+    One statement, so that parallel saves of the same answer need no retry and the write lock
+    of a class saving at once is held as briefly as possible.
+    """
+    insert = (
+        postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     )
-    if changed:
-        db.session.refresh(existing)
-        return existing
-    if existing is not None:
-        raise Conflict(_("A newer answer to this question has already been saved."))
-    response = Response(
+    statement = insert(Response).values(
         attempt_id=attempt.id,
         question_version_id=question.id,
         answer=answer,
@@ -359,12 +402,21 @@ def _store(
         saved_at=now,
         max_points=question.points,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(response)
-    except IntegrityError:
-        return _store(attempt, question, answer, seq, now)
-    return response
+    statement = statement.on_conflict_do_update(
+        index_elements=[Response.attempt_id, Response.question_version_id],
+        set_={
+            "answer": statement.excluded.answer,
+            "seq": statement.excluded.seq,
+            "saved_at": statement.excluded.saved_at,
+        },
+        where=Response.seq < statement.excluded.seq,
+    ).returning(Response)
+    stored = db.session.scalars(
+        statement, execution_options={"populate_existing": True}
+    ).one_or_none()
+    if stored is None:
+        raise Conflict(_("A newer answer to this question has already been saved."))
+    return stored
 
 
 def submit_attempt(attempt: Attempt) -> Attempt:
@@ -376,24 +428,32 @@ def submit_attempt(attempt: Attempt) -> Attempt:
 
 def finish_attempt(attempt: Attempt, closed: bool) -> Attempt:
     """Grade the saved answers and end the attempt; overdue ones end at their deadline."""
+    finished = deadline(attempt) if closed else utcnow()
+    state = AttemptState.CLOSED if closed else AttemptState.SUBMITTED
     claimed = db.session.execute(
         update(Attempt)
         .where(Attempt.id == attempt.id, Attempt.state == AttemptState.OPEN)
-        .values(state=AttemptState.CLOSED if closed else AttemptState.SUBMITTED)
+        .values(state=state, submitted_at=finished)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.refresh(attempt)
     if not claimed:
+        db.session.refresh(attempt)
         return attempt  # another request submitted it first
-    finished = deadline(attempt) if closed else utcnow()
-    attempt.submitted_at = finished
+    # This request ended the attempt: what the UPDATE wrote is now the attempt's own state.
+    set_committed_value(attempt, "state", state)
+    set_committed_value(attempt, "submitted_at", finished)
     _grade(attempt)
+    _score_changed(attempt, regraded=False)
+    return attempt
+
+
+def _score_changed(attempt: Attempt, regraded: bool) -> None:
+    """Tell those who keep the attempt's score: its report, and a linked LMS gradebook."""
     mark_report_stale(attempt.quiz_id)
     db.session.flush()
-    from ilms.lti.grades import attempt_finished  # the LMS gradebook, for linked post-tests
+    from ilms.lti import grades  # the LMS gradebook, for linked post-tests
 
-    attempt_finished(attempt)
-    return attempt
+    (grades.attempt_regraded if regraded else grades.attempt_finished)(attempt)
 
 
 def _grade(attempt: Attempt) -> None:
@@ -429,6 +489,81 @@ def _grade(attempt: Attempt) -> None:
     attempt.fully_graded = not pending
 
 
+#: The longest comment a grader may leave on an answer.
+COMMENT_LIMIT = 4000
+
+
+def grade_response(
+    response: Response, points: float, grader: User, feedback: str | None = None
+) -> Response:
+    """A person's points for an answer that waits for one (an open response), or a correction.
+
+    The attempt's score and ``fully_graded`` are recomputed from all its responses, the report is
+    marked out of date and a linked LMS gradebook gets the corrected score.
+    """
+    # Locked, so that two people grading answers of the same attempt at once both count.
+    attempt = db.session.scalar(
+        select(Attempt)
+        .where(Attempt.id == response.attempt_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert attempt is not None
+    if attempt.is_open:
+        raise Conflict(_("The student has not submitted this attempt yet; grade it afterwards."))
+    if get_type(response.question_version.type).auto_graded:
+        raise DomainError(_("This answer is graded automatically and cannot be graded by hand."))
+    maximum = response.max_points
+    if not is_number(points) or not 0 <= points <= maximum:
+        raise DomainError(
+            _("Give from 0 to %(max)s points.", max=format_decimal(maximum)), field="points"
+        )
+    comment = (feedback or "").strip()
+    if len(comment) > COMMENT_LIMIT:
+        raise DomainError(
+            _("Keep the comment under %(limit)d characters.", limit=COMMENT_LIMIT),
+            field="comment",
+        )
+    accounts.audit(
+        "delivery.response_graded",
+        actor=grader,
+        target=attempt.user,
+        response=response.id,
+        points=float(points),
+        previous=response.points,
+    )
+    response.points = float(points)
+    response.graded_by_id = grader.id
+    response.details = _graded_details(response.details or {}, float(points), maximum, comment)
+    db.session.flush()
+    _rescore(attempt)
+    _score_changed(attempt, regraded=True)
+    return response
+
+
+def _graded_details(
+    details: dict[str, Any], points: float, maximum: float, comment: str
+) -> dict[str, Any]:
+    key = "correct" if points == maximum else "incorrect" if points == 0 else "partial"
+    graded = {name: value for name, value in details.items() if name != "comment"}
+    graded.update(correct=points == maximum, feedback_key=key)
+    if comment:
+        graded["comment"] = comment
+    return graded
+
+
+def _rescore(attempt: Attempt) -> None:
+    """The attempt's score and ``fully_graded`` from the points its responses hold now."""
+    total, pending = db.session.execute(
+        select(
+            func.coalesce(func.sum(Response.points), 0.0),
+            func.count(Response.id).filter(Response.points.is_(None)),
+        ).where(Response.attempt_id == attempt.id)
+    ).one()
+    attempt.score = min(float(total), attempt.max_score)
+    attempt.fully_graded = not pending
+
+
 def score_details(score: Any) -> dict[str, Any]:
     return {
         "correct": score.correct,
@@ -449,6 +584,7 @@ def close_overdue(now: datetime | None = None) -> int:
         .where(
             (Attempt.expires_at < now - DEADLINE_GRACE)
             | (Assignment.closes_at < now - DEADLINE_GRACE)
+            | (Quiz.closes_at < now - DEADLINE_GRACE)
         )
     ).all()
     for attempt in candidates:
@@ -493,4 +629,5 @@ def complete_lesson(assignment: Assignment, user: User, lesson_key: str) -> None
                     )
                 )
         except IntegrityError:
-            pass  # the same lesson marked twice at once: once is enough
+            # The same lesson marked twice at once: once is enough.
+            return

@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 
 from ilms.accounts.models import User
 from ilms.accounts.services import find_user_by_email
+from ilms.authoring.models import Module
 from ilms.db import utcnow
 from ilms.extensions import db
+from ilms.infosessions import quizzes
 from ilms.infosessions.models import (
     InfoSession,
     Registration,
@@ -27,6 +29,7 @@ Status = RegistrationStatus
 LIBRARIAN = "librarian@example.edu"
 STUDENT = "student@example.edu"
 GUESTS = 40
+QUIZ_MODULE = "evaluating-sources"  #: a bundled module, imported before the demo data
 #: (titles, topics, frames, format, audience, language, minutes, capacity)
 CATALOGUE = [
     (
@@ -207,7 +210,7 @@ def seed_demo_sessions() -> list[str]:
         .where(InfoSession.created_by_id == librarian.id)
     )
     if existing:
-        return [f"Demo info sessions: {existing} already there."]
+        return [f"Demo info sessions: {existing} already there.", *_demo_tests(librarian)]
     student = find_user_by_email(STUDENT)
     rng = random.Random(2026)
     now = utcnow()
@@ -219,4 +222,36 @@ def seed_demo_sessions() -> list[str]:
         with_student = student if index % 6 in (0, 1) else None
         registrations += _fill(session, rng, now, with_student)
     db.session.flush()
-    return [f"Demo info sessions: {len(slots)} sessions, {registrations} registrations."]
+    return [
+        f"Demo info sessions: {len(slots)} sessions, {registrations} registrations.",
+        *_demo_tests(librarian),
+    ]
+
+
+def _demo_tests(librarian: User) -> list[str]:
+    """Give the demo student's next session a pre-test they can take now and a post-test after
+    it, once the bundled module is there (``import-modules`` runs before ``seed-demo``)."""
+    module_id = db.session.scalar(select(Module.id).where(Module.slug == QUIZ_MODULE))
+    student = find_user_by_email(STUDENT)
+    if module_id is None or student is None:
+        return []
+    demo_sessions = select(InfoSession).where(InfoSession.created_by_id == librarian.id)
+    if db.session.scalar(demo_sessions.where(InfoSession.quiz_module_id.is_not(None)).limit(1)):
+        return []
+    session = db.session.scalar(
+        demo_sessions.join(Registration)
+        .where(
+            Registration.user_id == student.id,
+            Registration.status == Status.REGISTERED,
+            InfoSession.starts_at > utcnow(),
+            InfoSession.cancelled_at.is_(None),
+        )
+        .order_by(InfoSession.starts_at)
+        .limit(1)
+    )
+    if session is None:
+        return []
+    session.quiz_module_id = module_id
+    quizzes.sync_session_quiz(session, librarian)
+    db.session.flush()
+    return [f"Demo info session with a pre-test and post-test: {session.title_in('en')}."]

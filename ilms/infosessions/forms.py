@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -20,6 +21,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     URL,
     DataRequired,
@@ -66,6 +68,11 @@ def frame_choices() -> list[tuple[str, str]]:
     return [(f, frame_name(f)) for f in FRAMES]
 
 
+def _select(pairs: list[tuple[Any, Any]]) -> list[SelectChoice]:
+    """Form choices from (value, label) pairs (the pairs also serve the catalogue's filters)."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def _minutes(value: timedelta) -> int:
     return round(value.total_seconds() / 60)
 
@@ -79,10 +86,10 @@ class SessionForm(FlaskForm):
     description_kk = TextAreaField(_l("Description in Kazakh"), validators=[Length(max=5000)])
     language = SelectField(
         _l("Language of instruction"),
-        choices=language_choices,
+        choices=lambda: _select(language_choices()),
         description=_l("The title is required in this language; the others are optional."),
     )
-    format = SelectField(_l("Format"), choices=format_choices)
+    format = SelectField(_l("Format"), choices=lambda: _select(format_choices()))
     location = StringField(
         _l("Room"),
         validators=[Length(max=200)],
@@ -125,13 +132,15 @@ class SessionForm(FlaskForm):
         validators=[InputRequired(message=NUMBER_MESSAGE), NumberRange(min=0, max=720)],
         description=_l("People can give up their place until this many hours before the start."),
     )
-    audience = SelectField(_l("Audience"), choices=audience_choices, default="all")
+    audience = SelectField(
+        _l("Audience"), choices=lambda: _select(audience_choices()), default="all"
+    )
     topics = StringField(
         _l("Topics"),
         validators=[Length(max=500)],
         description=_l("Separated by commas, for example: GIS, maps."),
     )
-    frames = MultiCheckboxField(_l("ACRL frames"), choices=frame_choices)
+    frames = MultiCheckboxField(_l("ACRL frames"), choices=lambda: _select(frame_choices()))
     presenters = MultiCheckboxField(_l("Presenters"), coerce=int, choices=[])
     quiz_module = SelectField(
         _l("Pre- and post-quiz"),
@@ -143,8 +152,8 @@ class SessionForm(FlaskForm):
     submit = SubmitField(_l("Save session"))
 
     def set_choices(self, presenters: list[User], modules: list[tuple[str, str]]) -> None:
-        self.presenters.choices = [(p.id, p.name) for p in presenters]
-        self.quiz_module.choices = [("", str(_l("None"))), *modules]
+        self.presenters.choices = [SelectChoice(p.id, p.name) for p in presenters]
+        self.quiz_module.choices = _select([("", str(_l("None"))), *modules])
 
     def session_data(self, presenters: list[User], cohort_id: int | None) -> SessionData:
         starts_at = from_library_time(self.starts_at.data)
@@ -249,13 +258,15 @@ class CheckInForm(FlaskForm):
     submit = SubmitField(_l("Check in"))
 
 
-RATING_CHOICES = [
-    ("5", _l("5 – excellent")),
-    ("4", _l("4 – good")),
-    ("3", _l("3 – fair")),
-    ("2", _l("2 – poor")),
-    ("1", _l("1 – very poor")),
-]
+RATING_CHOICES = _select(
+    [
+        ("5", _l("5 – excellent")),
+        ("4", _l("4 – good")),
+        ("3", _l("3 – fair")),
+        ("2", _l("2 – poor")),
+        ("1", _l("1 – very poor")),
+    ]
+)
 
 
 class FeedbackForm(FlaskForm):
@@ -269,7 +280,7 @@ class FeedbackForm(FlaskForm):
     submit = SubmitField(_l("Send feedback"))
 
 
-ATTENDANCE_CHOICES = [("attended", _l("Came")), ("no_show", _l("Did not come"))]
+ATTENDANCE_CHOICES = _select([("attended", _l("Came")), ("no_show", _l("Did not come"))])
 
 
 class RosterForm(FlaskForm):
@@ -329,15 +340,19 @@ class RequestForm(FlaskForm):
         _l("Expected number of students"),
         validators=[Optional(), NumberRange(min=1, max=10000)],
     )
-    language = SelectField(_l("Language of instruction"), choices=language_choices)
-    format = SelectField(_l("Format"), choices=format_choices)
+    language = SelectField(
+        _l("Language of instruction"), choices=lambda: _select(language_choices())
+    )
+    format = SelectField(_l("Format"), choices=lambda: _select(format_choices()))
     notes = TextAreaField(
         _l("Anything else the librarian should know"), validators=[Length(max=4000)]
     )
     submit = SubmitField(_l("Send request"))
 
     def set_cohorts(self, cohorts: list[tuple[int, str]]) -> None:
-        self.cohort.choices = [("", str(_l("None"))), *((str(i), label) for i, label in cohorts)]
+        self.cohort.choices = _select(
+            [("", str(_l("None"))), *((str(i), label) for i, label in cohorts)]
+        )
 
     def request_data(self) -> RequestData:
         return RequestData(

@@ -11,6 +11,7 @@ from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
 
 from ilms.accounts.models import User
+from ilms.infosessions import quizzes
 from ilms.infosessions.models import (
     GuestConfirmation,
     InfoSession,
@@ -106,7 +107,27 @@ def send_thank_you(registration: Registration) -> None:
             feedback_url = url_for(
                 "infosessions.feedback", session_id=registration.session_id, _external=True
             )
-    _send_to("session_thank_you", registration, feedback_url=feedback_url)
+        post_test = _post_test(registration)
+    _send_to("session_thank_you", registration, feedback_url=feedback_url, post_test=post_test)
+
+
+def _post_test(registration: Registration) -> dict[str, str] | None:
+    """Until when the session's post-test is open, and where to find it (None: no post-test)."""
+    session = registration.session
+    if quizzes.current_assignment(session) is None:
+        return None
+    until = format_datetime(
+        quizzes.post_test_closes(session),
+        "medium",
+        tzinfo=_zone_of(registration),
+        locale=_locale(registration.mail_locale),
+    )
+    url = (
+        guest_link(registration)
+        if registration.is_guest
+        else url_for("infosessions.session", session_id=session.id, _external=True)
+    )
+    return {"until": until, "url": url}
 
 
 def send_series_registration(user: User, registrations: list[Registration]) -> None:

@@ -16,7 +16,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Column,
-    Enum,
     ForeignKey,
     LargeBinary,
     String,
@@ -27,25 +26,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ilms.accounts.models import User
-from ilms.db import TimestampMixin, utcnow
+from ilms.db import TimestampMixin, str_enum, utcnow
 from ilms.extensions import db
 
 #: A localised text: language code -> text.
 Localised = dict[str, str]
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # Stored as text with a CHECK constraint, so that two tables can share a type on PostgreSQL
-    # and migrations need no CREATE TYPE.
-    return Enum(
-        cls,
-        name=name,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-    )
 
 
 class SessionFormat(enum.StrEnum):
@@ -182,7 +167,7 @@ class InfoSession(TimestampMixin, db.Model):
     description: Mapped[Localised] = mapped_column(JSON, default=dict)  #: Markdown per language
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)  #: free tags, as typed
     frames: Mapped[list[str]] = mapped_column(JSON, default=list)  #: ACRL frame values
-    format: Mapped[SessionFormat] = mapped_column(_enum(SessionFormat, "session_format"))
+    format: Mapped[SessionFormat] = mapped_column(str_enum(SessionFormat, "session_format"))
     location: Mapped[str] = mapped_column(String(200), default="")  #: the room
     online_url: Mapped[str | None] = mapped_column(String(500))  #: shown to people with a place
     starts_at: Mapped[datetime] = mapped_column(index=True)
@@ -202,6 +187,11 @@ class InfoSession(TimestampMixin, db.Model):
     #: The module whose pre/post quiz goes with the session (taken through the delivery engine).
     quiz_module_id: Mapped[int | None] = mapped_column(
         ForeignKey("modules.id", ondelete="SET NULL")
+    )
+    #: The cohort that delivers the session's pre/post test to its participants (see
+    #: ``quizzes.py``); it keeps the attempts when the module is changed or removed.
+    quiz_cohort_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cohorts.id", ondelete="SET NULL"), unique=True
     )
     #: The cohort the session was taught for (a course-integrated session), if any.
     cohort_id: Mapped[int | None] = mapped_column(
@@ -269,7 +259,7 @@ class Registration(db.Model):
     guest_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     locale: Mapped[str | None] = mapped_column(String(8))  #: a guest's language for mail
     status: Mapped[RegistrationStatus] = mapped_column(
-        _enum(RegistrationStatus, "registration_status")
+        str_enum(RegistrationStatus, "registration_status")
     )
     #: Order of (re-)registration within the session: the waitlist is served in this order.
     place: Mapped[int]
@@ -377,10 +367,10 @@ class InstructionRequest(TimestampMixin, db.Model):
     preferred_dates: Mapped[str] = mapped_column(Text)
     students: Mapped[int | None]  #: expected number of students
     language: Mapped[str] = mapped_column(String(8))
-    format: Mapped[SessionFormat] = mapped_column(_enum(SessionFormat, "session_format"))
+    format: Mapped[SessionFormat] = mapped_column(str_enum(SessionFormat, "session_format"))
     notes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[RequestStatus] = mapped_column(
-        _enum(RequestStatus, "instruction_request_status"), default=RequestStatus.REQUESTED
+        str_enum(RequestStatus, "instruction_request_status"), default=RequestStatus.REQUESTED
     )
     librarian_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     response: Mapped[str] = mapped_column(Text, default="")  #: the librarian's message
@@ -407,7 +397,7 @@ class AnnualReport(db.Model):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     status: Mapped[ReportStatus] = mapped_column(
-        _enum(ReportStatus, "annual_report_status"), default=ReportStatus.QUEUED
+        str_enum(ReportStatus, "annual_report_status"), default=ReportStatus.QUEUED
     )
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     error: Mapped[str | None] = mapped_column(Text)

@@ -178,18 +178,9 @@ def users_by_ids(ids: Sequence[int]) -> list[User]:
     return list(db.session.scalars(select(User).where(User.id.in_(ids))))
 
 
-def quiz_module_choices(user: User) -> list[Module]:
-    return visible_modules(user)
-
-
-def module_title(module_id: int | None, lang: str) -> str | None:
-    if module_id is None:
-        return None
-    module = db.session.get(Module, module_id)
-    if module is None or module.current_version is None:
-        return None
-    version = module.current_version
-    return version.text(version.title, lang)
+def quiz_module_choices(user: User, current_id: int | None = None) -> list[Module]:
+    """Published modules (only those can be assigned), and the session's own if it is not."""
+    return [m for m in visible_modules(user) if m.published or m.id == current_id]
 
 
 def requests_for(user: User) -> list[InstructionRequest]:

@@ -29,7 +29,7 @@ from ilms.cohorts.services import cohort_for_staff
 from ilms.db import utcnow
 from ilms.errors import Conflict, DomainError, NotFound
 from ilms.extensions import db
-from ilms.infosessions import mails
+from ilms.infosessions import mails, quizzes
 from ilms.infosessions.models import (
     ACTIVE,
     WITH_PLACE,
@@ -48,6 +48,7 @@ from ilms.infosessions.models import (
 )
 from ilms.infosessions.timing import from_library_time, library_zone
 from ilms.permissions import Role
+from ilms.reports.freshness import mark_cohort_stale
 
 #: Letters and digits that cannot be mistaken for one another on a projector (no 0/O, 1/I).
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -236,13 +237,23 @@ def create_sessions(
         db.session.add(session)
         sessions.append(session)
     db.session.flush()
+    for session in sessions:
+        quizzes.sync_session_quiz(session, actor)
     if request is not None and actor is not None:
         schedule_request(request, sessions[0], actor)
     return sessions
 
 
-def update_session(session: InfoSession, data: SessionData, now: datetime | None = None) -> None:
-    """Change a session; a larger capacity gives places to the first people waiting."""
+def update_session(
+    session: InfoSession,
+    data: SessionData,
+    now: datetime | None = None,
+    *,
+    actor: User | None = None,
+) -> None:
+    """Change a session; a larger capacity gives places to the first people waiting. The
+    session's tests follow its new times, presenters and module (see ``quizzes``)."""
+    now = now or utcnow()
     session = lock_session(session.id)
     if session.is_cancelled:
         raise DomainError(_("A cancelled session cannot be changed."))
@@ -260,7 +271,8 @@ def update_session(session: InfoSession, data: SessionData, now: datetime | None
     _apply(session, data)
     session.revision += 1
     db.session.flush()
-    fill_places(session, now or utcnow())
+    quizzes.sync_session_quiz(session, actor, now)
+    fill_places(session, now)
 
 
 def cancel_session(session: InfoSession, now: datetime | None = None) -> int:
@@ -273,6 +285,7 @@ def cancel_session(session: InfoSession, now: datetime | None = None) -> int:
         raise DomainError(_("A session that has taken place cannot be cancelled."))
     session.cancelled_at = now
     session.revision += 1
+    quizzes.close_tests(session, now)
     affected = active_registrations(session.id)
     for registration in affected:
         registration.status = Status.CANCELLED
@@ -662,7 +675,14 @@ def check_in(
     registration.status = Status.ATTENDED
     registration.checked_in_at = registration.checked_in_at or now
     _flush_registration()
+    _attendance_changed(session)
     return registration
+
+
+def _attendance_changed(session: InfoSession) -> None:
+    """The reports of a cohort the session was held for split students by attendance."""
+    if session.cohort_id is not None:
+        mark_cohort_stale(session.cohort_id)
 
 
 def roster(session: InfoSession) -> list[Registration]:
@@ -697,6 +717,7 @@ def record_attendance(
             raise DomainError(_("Someone marked is not on the roster of this session."))
         people[registration_id].status = status
     db.session.flush()
+    _attendance_changed(session)
     if close:
         close_roster(session, now)
 

@@ -112,6 +112,16 @@ def period(year: int, term: str | None = None) -> Period:
     return Period(year, term, start, end)
 
 
+def term_of(moment: datetime) -> Period:
+    """The term ``moment`` falls in (the academic year, if the terms leave a gap)."""
+    year = academic_year_of(moment)
+    for key in term_keys():
+        found = period(year, key)
+        if found.start <= moment < found.end:
+            return found
+    return period(year)
+
+
 def describe_when(starts_at: datetime, ends_at: datetime, zone: ZoneInfo, locale: str) -> str:
     """The date, start and end time and zone of a session, in ``locale`` and ``zone``."""
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)

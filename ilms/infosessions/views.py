@@ -22,14 +22,15 @@ from flask import (
 from flask_babel import format_decimal, get_locale, get_timezone, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
+from ilms.accounts.services import normalise_email
 from ilms.authoring.package import frame_name
 from ilms.cohorts.services import staff_cohorts
 from ilms.db import utcnow
-from ilms.errors import DomainError
+from ilms.delivery.models import Phase
+from ilms.errors import DomainError, attach_error
 from ilms.extensions import db
-from ilms.infosessions import documents, figures, ics, importer, queries, services
+from ilms.infosessions import documents, figures, ics, importer, queries, quizzes, services
 from ilms.infosessions.forms import (
     ActionForm,
     AnnualReportForm,
@@ -70,6 +71,8 @@ from ilms.permissions import Role, require_role
 
 bp = Blueprint("infosessions", __name__, url_prefix="/sessions")
 
+PHASE = "<any(pre, post):phase>"
+
 PAGE_SIZE = 20
 STAFF = (Role.LIBRARIAN, Role.ADMIN)
 
@@ -102,14 +105,6 @@ def _helpers() -> dict[str, Any]:
         "term_label": term_label,
         "year_label": year_label,
     }
-
-
-def attach_error(form: FlaskForm, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 def session_or_404(session_id: int) -> InfoSession:
@@ -184,6 +179,8 @@ def session(session_id: int) -> str:
     info = session_or_404(session_id)
     registration = _my_registration(info)
     moment = now()
+    person = current_user if current_user.is_authenticated else None
+    tests = quizzes.tests_for(info, person, lang(), moment)
     context: dict[str, Any] = {
         "info": info,
         "registration": registration,
@@ -193,7 +190,7 @@ def session(session_id: int) -> str:
         "can_cancel": registration is not None and _may_cancel(info, registration, moment),
         "series": info.series.sessions if info.series else [],
         "is_over": info.ends_at <= moment,
-        "quiz_title": queries.module_title(info.quiz_module_id, lang()),
+        "tests": tests,
         "action_form": ActionForm(),
         "guest_form": GuestForm(),
         "lang": lang(),
@@ -205,6 +202,10 @@ def session(session_id: int) -> str:
         context["feedback_mean"] = (
             format_decimal(sum(ratings) / len(ratings), "#,##0.#") if ratings else ""
         )
+        context["test_reports"] = [
+            {"assignment": a, "title": quizzes.module_title(a, lang())}
+            for a in quizzes.report_assignments(info, current_user)
+        ]
     return render_template("infosessions/session.html", **context)
 
 
@@ -305,6 +306,42 @@ def mine() -> str:
     )
 
 
+# --- The session's pre-test and post-test -----------------------------------------------------
+
+
+def _to_test(assignment_id: int, phase: str) -> Response:
+    db.session.commit()
+    return redirect(url_for("learn.quiz", assignment_id=assignment_id, phase=phase))
+
+
+@bp.post(f"/<int:session_id>/tests/{PHASE}")
+@login_required
+def take_test(session_id: int, phase: str) -> Response:
+    """Join the session's cohort as a student and go to the test (before or after the session)."""
+    info = session_or_404(session_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        assignment = quizzes.take_test(info, current_user, Phase(phase))
+    except DomainError as error:
+        return failed(error, url_for(".session", session_id=info.id))
+    return _to_test(assignment.id, phase)
+
+
+@bp.post(f"/registration/<token>/tests/{PHASE}")
+@login_required
+def guest_take_test(token: str, phase: str) -> Response:
+    """A guest who has logged in takes the tests: their registration moves to their account."""
+    registration = _guest_registration(token)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        assignment = quizzes.take_test_with_link(registration, current_user, Phase(phase))
+    except DomainError as error:
+        return failed(error, url_for(".guest_registration", token=token))
+    return _to_test(assignment.id, phase)
+
+
 # --- Guests -----------------------------------------------------------------------------------
 
 
@@ -369,6 +406,7 @@ def guest_registration(token: str) -> str:
     registration = _guest_registration(token)
     info = registration.session
     moment = now()
+    tests = quizzes.tests_for(info, None, lang(), moment)
     return render_template(
         "infosessions/guest_registration.html",
         registration=registration,
@@ -376,6 +414,11 @@ def guest_registration(token: str) -> str:
         token=token,
         can_cancel=_may_cancel(info, registration, moment),
         check_in_open=services.check_in_open(info, moment),
+        tests=tests,
+        tests_problem=tests
+        and quizzes.test_problem(info, tests.assignment, registration, tests.phase, moment),
+        may_claim=current_user.is_authenticated
+        and normalise_email(current_user.email) == registration.guest_email,
         action_form=ActionForm(),
         check_in_form=CheckInForm(),
         feedback_form=_feedback_form(registration),
@@ -539,8 +582,8 @@ def manage() -> str:
     )
 
 
-def _module_choices() -> list[tuple[str, str]]:
-    modules = queries.quiz_module_choices(current_user)
+def _module_choices(current_id: int | None) -> list[tuple[str, str]]:
+    modules = queries.quiz_module_choices(current_user, current_id)
     return [
         (str(m.id), f"{m.current_version.text(m.current_version.title, lang())} ({m.slug})")
         for m in modules
@@ -548,8 +591,9 @@ def _module_choices() -> list[tuple[str, str]]:
     ]
 
 
-def _prepared(form: SessionForm) -> SessionForm:
-    form.set_choices(queries.presenter_choices(), _module_choices())
+def _prepared(form: SessionForm, info: InfoSession | None = None) -> SessionForm:
+    current = info.quiz_module_id if info is not None else None
+    form.set_choices(queries.presenter_choices(), _module_choices(current))
     return form
 
 
@@ -602,13 +646,15 @@ def new() -> Response | str | tuple[str, int]:
 @require_role(*STAFF)
 def edit(session_id: int) -> Response | str | tuple[str, int]:
     info = session_or_404(session_id)
-    form = _prepared(SessionForm())
+    form = _prepared(SessionForm(), info)
     if request.method == "GET":
         form.fill_from(info)
     if form.validate_on_submit():
         presenters = queries.users_by_ids(form.presenters.data or [])
         try:
-            services.update_session(info, form.session_data(presenters, info.cohort_id))
+            services.update_session(
+                info, form.session_data(presenters, info.cohort_id), actor=current_user
+            )
         except DomainError as error:
             db.session.rollback()
             attach_error(form, error)

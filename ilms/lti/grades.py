@@ -1,7 +1,8 @@
 """Assignment and Grade Services: post-test scores sent to LMS gradebooks through an outbox.
 
 Finishing a post-test adds one ``LtiGradeSubmission`` per grade-returning link of the assignment
-(unique per link and attempt, so a post-test submitted twice sends one score). The rows are sent
+(unique per link and attempt, so a post-test submitted twice sends one score); when a person
+grades or corrects an answer of it, the same row is updated and sent again. The rows are sent
 by a job once the transaction has committed; a failed send is retried with exponential backoff by
 the periodic job, then shown to faculty as failed, with a retry button and the CSV export.
 """
@@ -55,23 +56,65 @@ def attempt_finished(attempt: Attempt) -> None:
 
     Called by ``finish_attempt`` exactly once per attempt; one query when nothing is linked.
     """
-    if attempt.phase != Phase.POST:
-        return
-    links = list(
-        db.session.scalars(
-            select(LtiResourceLink)
-            .join(Quiz, Quiz.assignment_id == LtiResourceLink.assignment_id)
-            .where(Quiz.id == attempt.quiz_id)
-        )
-    )
-    links = [link for link in links if link.returns_grades]
-    if not links:
-        return
-    counted = counted_post_attempt(attempt)
+    links = _grade_links(attempt)
+    counted = counted_post_attempt(attempt) if links else None
     if counted is None or counted.score is None:
         return
     created = [s for link in links if (s := _outbox_row(link, attempt, counted)) is not None]
     send_after_commit([s.id for s in created])
+
+
+def attempt_regraded(attempt: Attempt) -> None:
+    """Queue the counted post-test score again after a person graded or corrected an answer.
+
+    The row of this attempt, if it was queued before, is brought up to date and sent again (the
+    LMS keeps the score with the latest timestamp), rather than refused as a duplicate.
+    """
+    links = _grade_links(attempt)
+    counted = counted_post_attempt(attempt) if links else None
+    if counted is None or counted.score is None:
+        return
+    queued = []
+    for link in links:
+        row = db.session.scalar(
+            select(LtiGradeSubmission).where(
+                LtiGradeSubmission.resource_link_id == link.id,
+                LtiGradeSubmission.attempt_id == attempt.id,
+            )
+        )
+        if row is None:
+            row = _outbox_row(link, attempt, counted)
+            queued += [row.id] if row is not None else []
+        elif _requeue(row, counted):
+            queued.append(row.id)
+    send_after_commit(queued)
+
+
+def _grade_links(attempt: Attempt) -> list[LtiResourceLink]:
+    """The grade-returning links of the attempt's assignment; none for a pre-test."""
+    if attempt.phase != Phase.POST:
+        return []
+    links = db.session.scalars(
+        select(LtiResourceLink)
+        .join(Quiz, Quiz.assignment_id == LtiResourceLink.assignment_id)
+        .where(Quiz.id == attempt.quiz_id)
+    )
+    return [link for link in links if link.returns_grades]
+
+
+def _requeue(row: LtiGradeSubmission, counted: Attempt) -> bool:
+    """Put the counted score in ``row`` and make it due now; False while a worker is sending it
+    (``record`` sees that the score changed during the send and queues it again)."""
+    row.score_given = float(counted.score or 0.0)
+    row.score_maximum = float(counted.max_score)
+    row.grading_progress = "FullyGraded" if counted.fully_graded else "PendingManual"
+    # The row now holds the score as of this moment: its time is the score's timestamp.
+    row.created_at = utcnow()
+    if row.status == GradeStatus.SENDING:
+        return False
+    row.status, row.tries, row.next_try_at = GradeStatus.PENDING, 0, row.created_at
+    row.claimed_at = row.sent_at = row.last_error = None
+    return True
 
 
 def counted_post_attempt(attempt: Attempt) -> Attempt | None:
@@ -171,7 +214,8 @@ def _work(row: LtiGradeSubmission) -> GradeWork:
     link = row.resource_link
     granted = tuple(link.ags_scopes or ())
     scopes = tuple(s for s in c.GRADE_SCOPES if not granted or s in granted)
-    submitted = row.attempt.submitted_at or row.created_at
+    # The time the score was set: the submission, or later when a person graded or corrected it.
+    submitted = max(row.attempt.submitted_at or row.created_at, row.created_at)
     return GradeWork(
         submission_id=row.id,
         platform_id=link.platform_id,
@@ -278,6 +322,11 @@ def record(work: GradeWork, lineitem_url: str | None, error: str | None) -> LtiG
         row.resource_link.lineitem_url = lineitem_url
     row.tries += 1
     row.claimed_at = None
+    if error is None and _work(row).body != work.body:
+        # A person corrected the score while the old one was being sent: send the new one.
+        row.status, row.tries, row.next_try_at, row.last_error = GradeStatus.PENDING, 0, now, None
+        send_after_commit([row.id])
+        return row
     if error is None:
         row.status, row.sent_at, row.last_error = GradeStatus.SENT, now, None
         return row

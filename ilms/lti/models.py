@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Enum,
     ForeignKey,
     String,
     Text,
@@ -23,25 +22,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ilms.accounts.models import User
 from ilms.cohorts.models import Assignment, Cohort
-from ilms.db import TimestampMixin, utcnow
+from ilms.db import TimestampMixin, str_enum, utcnow
 from ilms.delivery.models import Attempt
 from ilms.extensions import db
 
 #: Length of identifiers chosen by platforms (LTI allows up to 255 characters).
 LTI_ID = 255
 URL = 2048
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-        native_enum=False,
-        length=20,
-        create_constraint=True,
-    )
 
 
 class LinkTarget(enum.StrEnum):
@@ -204,7 +191,7 @@ class LtiResourceLink(TimestampMixin, db.Model):
     assignment_id: Mapped[int] = mapped_column(
         ForeignKey("assignments.id", ondelete="CASCADE"), index=True
     )
-    target: Mapped[LinkTarget] = mapped_column(_enum(LinkTarget, "lti_link_target"))
+    target: Mapped[LinkTarget] = mapped_column(str_enum(LinkTarget, "lti_link_target"))
     title: Mapped[str] = mapped_column(String(200), default="")
     #: Assignment and Grade Services: the line item of this link, and where line items live.
     lineitem_url: Mapped[str | None] = mapped_column(String(URL))
@@ -276,7 +263,7 @@ class LtiGradeSubmission(TimestampMixin, db.Model):
     score_maximum: Mapped[float]
     grading_progress: Mapped[str] = mapped_column(String(20))  #: FullyGraded or PendingManual
     status: Mapped[GradeStatus] = mapped_column(
-        _enum(GradeStatus, "lti_grade_status"), default=GradeStatus.PENDING, index=True
+        str_enum(GradeStatus, "lti_grade_status"), default=GradeStatus.PENDING, index=True
     )
     tries: Mapped[int] = mapped_column(default=0)
     next_try_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -34,7 +34,7 @@ from ilms.cohorts.models import Cohort
 from ilms.cohorts.roster import write_csv
 from ilms.cohorts.services import can_manage_cohort, cohort_for_staff
 from ilms.db import set_write_intent
-from ilms.errors import DomainError
+from ilms.errors import DomainError, attach_error
 from ilms.extensions import csrf, db
 from ilms.lti import cookies, deep_linking, grades, keys, roster, services, setup
 from ilms.lti import platforms as lti_platforms
@@ -288,14 +288,6 @@ def _platform(platform_id: int) -> LtiPlatform:
     return db.get_or_404(LtiPlatform, platform_id)
 
 
-def _attach(form: PlatformForm | DeploymentForm, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 @admin_bp.get("/")
 @require_role(Role.ADMIN)
 def platforms() -> str:
@@ -338,7 +330,7 @@ def new_platform() -> BaseResponse | str | tuple[str, int]:
             )
         except DomainError as error:
             db.session.rollback()
-            _attach(form, error)
+            attach_error(form, error)
         else:
             db.session.commit()
             flash(_("%(name)s is registered.", name=platform.name), "success")
@@ -358,7 +350,7 @@ def platform(platform_id: int) -> BaseResponse | str | tuple[str, int]:
             lti_platforms.update_platform(record, form.details(), current_user)
         except DomainError as error:
             db.session.rollback()
-            _attach(form, error)
+            attach_error(form, error)
         else:
             db.session.commit()
             flash(_("The platform has been saved."), "success")

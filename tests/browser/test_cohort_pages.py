@@ -3,7 +3,8 @@
 # ruff: noqa: F811
 """The cohort pages of faculty and librarians in Chromium: axe-core in en, ru and kk on the cohort
 list, the new cohort form, the cohort page, members and accommodations, the assign-module and
-settings forms, and the roster import and its preview, also with their error messages shown.
+settings forms, the roster import and its preview, and the grading of open responses, also with
+their error messages shown.
 
 Nothing here reads translated wording: only structure, status codes and accessibility.
 """
@@ -12,14 +13,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Page
 
+from ilms.accounts.models import User
+from ilms.authoring.models import Module
+from ilms.cohorts import services as cohort_services
+from ilms.cohorts.models import Cohort, MemberRole
+from ilms.db import utcnow
+from ilms.extensions import db
 from tests.browser.conftest import LANGUAGES, assert_accessible, log_in
-from tests.cohorts.conftest import World, module_factory, test_module_id, world  # noqa: F401
+from tests.cohorts.conftest import (  # noqa: F401
+    World,
+    module_factory,
+    pending_uploads,
+    test_module_id,
+    world,
+)
+from tests.cohorts.test_grading import essay_of, grade, take_pre_test
 from tests.conftest import unique
+from tests.delivery.conftest import essay_module_id  # noqa: F401
 
 Prepare = Callable[[Page, World], None]
 
@@ -142,3 +159,44 @@ def test_a_phone_shows_the_members_table_without_sideways_page_scrolling(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
+
+
+@pytest.fixture
+def grading_world(app: Flask, world: World, make_user, essay_module_id: int) -> tuple[str, int]:
+    """The world's cohort with the essay module: one answer waiting, one graded; returns the
+    grading page's path and the waiting answer's id."""
+    student = make_user("student", name="Timur Student")
+    with app.app_context():
+        cohort = db.session.get(Cohort, world.cohort_id)
+        now = utcnow()
+        assignment = cohort_services.assign_module(
+            cohort,
+            db.session.get(Module, essay_module_id),
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=7),
+        )
+        second = db.session.get(User, student.id)
+        cohort_services.add_member(cohort, second, MemberRole.STUDENT)
+        db.session.commit()
+        assignment_id, second_id = assignment.id, second.id
+    waiting = take_pre_test(app, assignment_id, world.student.id)
+    graded = take_pre_test(app, assignment_id, second_id)
+    grade(app, essay_of(app, graded).id, 3, world.owner, "Well argued.")
+    path = f"/cohorts/{world.cohort_id}/assignments/{assignment_id}/grading"
+    return path, essay_of(app, waiting).id
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_grading_page_is_accessible(page: Page, language: str, world: World, grading_world):
+    path, waiting_id = grading_world
+    assert log_in(page, world.instructor).ok
+    open_path(page, path)
+    assert page.locator("fieldset legend").count() == 2
+    assert_accessible(page)
+    page.fill(f"#r{waiting_id}-points", "9")
+    page.fill(f"#r{waiting_id}-comment", "Kept after the error.")
+    submit(page, f"form:has(#r{waiting_id}-points) input[type=submit]", 400)
+    assert page.locator(".error-summary[role=alert]").is_visible()
+    assert page.locator(f"#r{waiting_id}-points[aria-invalid=true]").count() == 1
+    assert page.input_value(f"#r{waiting_id}-comment") == "Kept after the error."
+    assert_accessible(page)

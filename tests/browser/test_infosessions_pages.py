@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -46,6 +47,10 @@ CASES = [
     Case("session-librarian", "/sessions/{past}", Role.LIBRARIAN),
     Case("guest-confirm", "/sessions/confirm/{confirm}"),
     Case("guest-registration", "/sessions/registration/{guest}"),
+    Case("session-pre-test", "/sessions/{tested}", Role.STUDENT),
+    Case("session-post-test", "/sessions/{tested_past}", Role.STUDENT),
+    Case("session-tests-librarian", "/sessions/{tested}", Role.LIBRARIAN),
+    Case("guest-registration-tests", "/sessions/registration/{tested_guest}"),
     Case("check-in", "/sessions/{now}/check-in", Role.STUDENT),
     Case("my-sessions", "/sessions/mine", Role.STUDENT),
     Case("roster", "/sessions/{past}/roster", Role.LIBRARIAN),
@@ -85,9 +90,23 @@ def _session(librarian: User, **fields) -> int:
     return services.create_sessions(data, librarian)[0].id
 
 
+def _quiz_module(root: Path) -> int:
+    """A published module with a pre-test and a post-test, for the sessions with tests."""
+    from ilms.authoring import services as authoring
+    from ilms.authoring.models import Module
+    from tests.delivery.conftest import write_test_module
+
+    slug = f"browser-session-{unique('m').replace('_', '-').lower()}"
+    write_test_module(root, slug)
+    _results, problems = authoring.import_folder(root)
+    assert problems == [], problems
+    return db.session.query(Module).filter_by(slug=slug).one().id
+
+
 @pytest.fixture(scope="module")
-def world(app: Flask) -> dict[str, object]:
-    """Sessions upcoming, running now and past, people on them, a guest and a request."""
+def world(app: Flask, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Sessions upcoming, running now and past, people on them, a guest and a request; and
+    sessions with a pre-test and post-test, before and after."""
     from ilms.accounts import services as accounts
     from tests.conftest import PASSWORD
 
@@ -106,10 +125,26 @@ def world(app: Flask) -> dict[str, object]:
         others = [person(Role.STUDENT) for _ in range(3)]
         db.session.commit()
         upcoming = _session(librarian)
+        module_id = _quiz_module(tmp_path_factory.mktemp("browser-modules"))
+        tested = _session(librarian, quiz_module_id=module_id, capacity=5)
+        tested_past = _session(
+            librarian,
+            quiz_module_id=module_id,
+            starts_at=utcnow() - timedelta(days=1),
+            capacity=5,
+        )
         running = _session(librarian, starts_at=utcnow() - timedelta(minutes=20))
         past = _session(librarian, starts_at=utcnow() - timedelta(days=2), capacity=5)
         db.session.commit()
         services.register(db.session.get(InfoSession, upcoming), student)
+        services.register(db.session.get(InfoSession, tested), student)
+        services.register(
+            db.session.get(InfoSession, tested_past), student, now=utcnow() - timedelta(days=2)
+        )
+        tested_guest = services.register(
+            db.session.get(InfoSession, tested),
+            services.Guest("tested-guest@example.org", "Guest Person", "kk"),
+        )
         for other in others:
             services.register(
                 db.session.get(InfoSession, past), other, now=utcnow() - timedelta(days=3)
@@ -144,6 +179,9 @@ def world(app: Flask) -> dict[str, object]:
             "now": running,
             "past": past,
             "guest": services.guest_token(guest),
+            "tested": tested,
+            "tested_past": tested_past,
+            "tested_guest": services.guest_token(tested_guest),
             "confirm": confirm,
             "request": request.id,
             "users": {
@@ -250,3 +288,21 @@ def test_request_answer_page_lists_the_actions(page: Page, world, cookies) -> No
     open_case(page, Case("request", "/sessions/requests/{request}", Role.LIBRARIAN), world, cookies)
     assert page.locator(f"a[href='/sessions/new?request={world['request']}']").count() == 1
     assert page.locator("textarea#message").count() == 1
+
+
+def test_taking_the_pre_test_by_keyboard(
+    page: Page, app: Flask, make_user: MakeUser, world
+) -> None:
+    """From the session's page to the quiz engine's start page, by keyboard alone."""
+    student = make_user(Role.STUDENT)
+    with app.test_request_context():
+        services.register(db.session.get(InfoSession, world["tested"]), student)
+        db.session.commit()
+    assert log_in(page, student).ok
+    page.goto(f"/sessions/{world['tested']}")
+    tab_to(page, "form[action$='/tests/pre'] button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert re.search(r"/learn/\d+/pre$", urlsplit(page.url).path)
+    assert page.locator("form[action$='/pre/start'] button[type=submit]").count() == 1
+    assert_accessible(page)

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from ilms.accounts.models import User
 from ilms.authoring import services as authoring
 from ilms.authoring.models import Module
-from ilms.cohorts import services
+from ilms.cohorts import services, uploads
 from ilms.cohorts.models import Cohort, MemberRole
 from ilms.db import utcnow
 from ilms.extensions import db
@@ -25,6 +25,15 @@ from tests.delivery.conftest import (  # noqa: F401  (fixtures shared with the d
     test_module_id,
     write_test_module,
 )
+
+
+@pytest.fixture(autouse=True)
+def pending_uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Roster files waiting for confirmation go to the test's folder, not the instance folder."""
+    folder = tmp_path / "roster-uploads"
+    folder.mkdir()
+    monkeypatch.setattr(uploads, "_folder", lambda: folder)
+    return folder
 
 
 @dataclass(frozen=True)

@@ -95,17 +95,37 @@ items = [
 ]
 """
 
+ESSAY = """
+[[questions]]
+id = "{id}"
+type = "open_response"
+outcome = "one"
+text = {{ en = "Essay question {id}: why does the source matter?" }}
+rubric = [
+  {{ id = "claim", text = {{ en = "States a claim" }}, points = 2 }},
+  {{ id = "evidence", text = {{ en = "Backs it with *evidence*" }}, points = 3 }},
+]
+"""
+
 LESSONS = {"01-one": "# Lesson one\n\nRead me.\n", "02-two": "# Lesson two\n\nAnd me.\n"}
 
 
-def write_test_module(root: Path, slug: str) -> Path:
+def write_test_module(root: Path, slug: str, essay: bool = False) -> Path:
+    """The test module; with ``essay``, each form also has an open response (5 points)."""
     folder = root / slug
     (folder / "lessons").mkdir(parents=True)
-    (folder / "module.toml").write_text(MODULE.format(slug=slug), encoding="utf-8")
+    module = MODULE.format(slug=slug)
+    if essay:
+        module = module.replace('"match"]', '"match", "essay1"]').replace(
+            '"order"]', '"order", "essay2"]'
+        )
+    (folder / "module.toml").write_text(module, encoding="utf-8")
     bank = "".join(
         CHOICE.format(id=qid, outcome=outcome)
         for qid, outcome in [("c1", "one"), ("c2", "two"), ("c3", "one"), ("c4", "two")]
     )
+    if essay:
+        bank += ESSAY.format(id="essay1") + ESSAY.format(id="essay2")
     (folder / "bank.toml").write_text(bank + EXTRA, encoding="utf-8")
     for name, text in LESSONS.items():
         (folder / "lessons" / f"{name}.en.md").write_text(text, encoding="utf-8")
@@ -124,13 +144,28 @@ def test_module_id(app: Flask, tmp_path_factory: pytest.TempPathFactory) -> int:
         return db.session.scalar(select(Module.id).where(Module.slug == slug))
 
 
+@pytest.fixture(scope="session")
+def essay_module_id(app: Flask, tmp_path_factory: pytest.TempPathFactory) -> int:
+    """The test module with an open response in each form."""
+    root = tmp_path_factory.mktemp("essay-modules")
+    slug = f"essay-test-{unique('m').replace('_', '-').lower()}"
+    write_test_module(root, slug, essay=True)
+    with app.app_context():
+        _results, problems = authoring.import_folder(root)
+        assert problems == [], problems
+        db.session.commit()
+        return db.session.scalar(select(Module.id).where(Module.slug == slug))
+
+
 @pytest.fixture
 def make_assignment(
     app: Flask, make_user: Callable[..., User], test_module_id: int
 ) -> Callable[..., Assignment]:
-    """A cohort owned by a new faculty member with the test module embedded and open now."""
+    """A cohort owned by a new faculty member with the test module embedded and open now
+    (another module with ``module_id=``)."""
 
     def factory(**settings: Any) -> Assignment:
+        module_id = settings.pop("module_id", test_module_id)
         owner = make_user("faculty")
         with app.app_context():
             cohort = cohorts.create_cohort(
@@ -144,7 +179,7 @@ def make_assignment(
             settings.setdefault("opens_at", now - timedelta(days=1))
             settings.setdefault("closes_at", now + timedelta(days=7))
             assignment = cohorts.assign_module(
-                cohort, db.session.get(Module, test_module_id), **settings
+                cohort, db.session.get(Module, module_id), **settings
             )
             db.session.commit()
             assignment_id = assignment.id

@@ -341,3 +341,45 @@ def test_forms_are_counterbalanced(app, make_user, make_assignment, enrol):
                 (db.session.get(Attempt, pre["id"]).form, db.session.get(Attempt, post["id"]).form)
             )
     assert sorted(forms) == [("A", "B"), ("A", "B"), ("B", "A"), ("B", "A")]
+
+
+def test_matching_choices_are_shuffled_per_attempt_and_kept(app, make_user, make_assignment, enrol):
+    """Positional choice ids follow this attempt's stored order, so nothing shared with other
+    students (question or pair ids) tells which choice goes with which item."""
+    assignment = make_assignment()
+    orders, seen = set(), 0
+    for _ in range(16):
+        student = make_user("student")
+        enrol(assignment, student)
+        api = api_for(app, student)
+        attempt = start(api, app, assignment)
+        matching = next((q for q in attempt["questions"] if q["type"] == "matching"), None)
+        if matching is None:  # the other form (counterbalanced) has no matching item
+            continue
+        seen += 1
+        texts = [o["text"] for o in matching["options"]]
+        assert texts != ["both words", "either word", "leave a word out"]  # never as authored
+        orders.add(tuple(texts))
+        resumed = start(api, app, assignment)
+        again = next(q for q in resumed["questions"] if q["type"] == "matching")
+        assert [o["text"] for o in again["options"]] == texts
+        with app.app_context():
+            stored = db.session.get(Attempt, attempt["id"]).option_orders
+        assert stored[str(matching["id"])]
+    assert seen >= 6 and len(orders) > 1
+
+
+def test_an_ordering_item_is_never_shown_in_its_key_order(app):
+    from ilms.authoring.models import QuestionVersion
+    from ilms.delivery.services import shown_order
+
+    items = [{"id": f"s{i}", "text": {"en": str(i)}} for i in range(1, 4)]
+    question = QuestionVersion(type="ordering", data={"id": "o", "items": items})
+    seen = {tuple(shown_order(question)) for _ in range(200)}
+    assert ("s1", "s2", "s3") not in seen
+    assert len(seen) == 5  # every other permutation of three items turns up
+    single = QuestionVersion(
+        type="single_choice",
+        data={"id": "c", "shuffle": False, "options": [{"id": "a"}, {"id": "b"}]},
+    )
+    assert shown_order(single) is None  # the author asked for the authored order

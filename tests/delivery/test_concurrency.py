@@ -9,9 +9,12 @@ import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import event, func, select
 
-from ilms.delivery.models import Attempt, Phase, Response
+from ilms.accounts.models import User
+from ilms.delivery import services
+from ilms.delivery.models import Attempt, Phase, Quiz, Response
 from ilms.extensions import db
 from tests.conftest import CSRF_RE, PASSWORD
 from tests.delivery.conftest import quiz_id
@@ -35,7 +38,8 @@ class Browser:
             headers={"Content-Type": "application/json", "X-CSRFToken": self.token},
         )
         try:
-            with self.opener.open(request, timeout=30) as response:
+            # Generous: on a loaded machine ten requests queue for the same rows and connections.
+            with self.opener.open(request, timeout=120) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read())
@@ -132,3 +136,52 @@ def test_parallel_saves_keep_the_highest_sequence(
     assert {status for status, _ in results} <= {200, 409}
     _, saved = browser.call("GET", f"/api/v1/attempts/{attempt['id']}")
     assert saved["answers"][str(question["id"])] == {"answer": "right", "seq": 12}
+
+
+def test_start_racing_a_committed_start_returns_that_attempt(
+    app, make_user, make_assignment, enrol
+):
+    """A start that commits while another start of the same student is between its reads of the
+    attempts table: the second start returns the first one's attempt instead of refusing it as
+    an attempt used up (READ COMMITTED re-reads; SQLite serialises writes, so the window is
+    PostgreSQL's)."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite takes the write lock before reading, so starts cannot interleave")
+    assignment = make_assignment()  # one attempt allowed
+    student = make_user("student")
+    enrol(assignment, student)
+    quiz = quiz_id(app, assignment, Phase.PRE)
+    main = threading.get_ident()
+    fired: list[int] = []
+
+    def start_elsewhere() -> None:
+        with app.test_request_context():
+            services.start_attempt(
+                db.session.get(Quiz, quiz), db.session.get(User, student.id), "en"
+            )
+            db.session.commit()
+            fired.append(db.session.scalar(select(Attempt.id).where(Attempt.quiz_id == quiz)))
+
+    def after(conn, cursor, statement, parameters, context, executemany) -> None:
+        if not fired and threading.get_ident() == main and "FROM attempts" in statement:
+            other = threading.Thread(target=start_elsewhere)
+            other.start()
+            other.join()
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        with app.test_request_context():
+            attempt = services.start_attempt(
+                db.session.get(Quiz, quiz), db.session.get(User, student.id), "en"
+            )
+            db.session.commit()
+            assert fired and attempt.id == fired[0]
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+    with app.app_context():
+        count = db.session.scalar(
+            select(func.count()).select_from(Attempt).where(Attempt.quiz_id == quiz)
+        )
+        assert count == 1

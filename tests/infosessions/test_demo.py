@@ -5,12 +5,19 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ilms.accounts.services import find_user_by_email
+from ilms.authoring import services as authoring
+from ilms.cli import BUNDLED_MODULES
 from ilms.db import utcnow
+from ilms.delivery.models import Phase
 from ilms.extensions import db
+from ilms.infosessions import quizzes
 from ilms.infosessions.models import InfoSession, Registration, RegistrationStatus, SessionFeedback
 
 
 def test_demo_term_is_made_once(app):
+    with app.app_context():
+        authoring.import_folder(BUNDLED_MODULES)  # as `make demo` does before seeding
+        db.session.commit()
     runner = app.test_cli_runner()
     first = runner.invoke(args=["ilms", "seed-demo"])
     second = runner.invoke(args=["ilms", "seed-demo"])
@@ -49,3 +56,10 @@ def test_demo_term_is_made_once(app):
             )
         )
         assert waiting > 0
+        # The demo student's next session has tests: the pre-test is open to them now.
+        [with_tests] = [s for s in sessions if s.quiz_cohort_id is not None]
+        assert with_tests.starts_at > now
+        student = find_user_by_email("student@example.edu")
+        assignment = quizzes.take_test(with_tests, student, Phase.PRE)
+        assert assignment.module.slug == "evaluating-sources"
+        db.session.rollback()
