@@ -4,7 +4,7 @@ Synthetic cohorts of 1,000 and 10,000 students x 40 items, pre and post (``synth
 fresh database (SQLite in a temporary folder, or ``--database-url``). For each size:
 
 (a) loading the counted attempts' responses (``load_assignment``) vs. a raw DB-API fetch of the
-    same rows;
+    same rows (the answer as text, as the loader reads it);
 (b) computing the statistics (``build_report``) vs. the same statistics computed directly with
     NumPy from in-memory matrices (the floor of bench/report_stats_bench.py);
 (c) the faculty PDF vs. a 2-page baseline PDF with three SVG charts rendered by the same WeasyPrint,
@@ -15,9 +15,10 @@ It also counts the SQL queries of one report (an event listener on the engine) a
 creation of each synthetic cohort. Goals: load + compute within 2x the raw fetch, compute within 5x
 the NumPy floor, the same number of queries at both sizes, the faculty PDF within 3x the baseline at
 10,000 students, the PDF with the appendix within 30x the baseline at 1,000 students and its peak
-memory within 12x.
+memory within 12x. PDF times are given as wall-clock time and as the process's CPU time: on a machine
+shared with other work the CPU times vary less.
 
-    .venv/bin/python bench/report_bench.py [--database-url URL]
+    .venv/bin/python bench/report_bench.py [--database-url URL] [--only pdf] [--sizes 1000 ...]
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ from ilms.extensions import db
 from ilms.pdf import render_pdf
 from ilms.reports import charts, documents, snapshots
 from ilms.reports.loader import load_assignment
-from ilms.reports.models import Appendix
+from ilms.reports.models import Appendix, ReportSnapshot
+from ilms.reports.presentation import Figure
 from ilms.reports.stats import PhaseMatrix, build_report
 from ilms.reports.synth import synth_cohort
 
@@ -56,9 +58,9 @@ SIZES = (1_000, 10_000)
 ITEMS = 40
 APPENDIX_AT = 1_000
 RUNS = 7  #: alternating runs of the loading and the statistics (medians)
-PDF_RUNS = 3  #: of the PDFs
+PDF_RUNS = 5  #: of the PDFs
 RAW_SQL = """
-SELECT r.attempt_id, r.question_version_id, r.points, r.answer
+SELECT r.attempt_id, r.question_version_id, r.points, CAST(r.answer AS TEXT)
 FROM responses r JOIN attempts a ON a.id = r.attempt_id JOIN quizzes q ON q.id = a.quiz_id
 WHERE q.assignment_id = :assignment AND a.state <> 'open'
 """
@@ -66,22 +68,36 @@ BASELINE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Baseline</title>
 <link rel="stylesheet" href="{{ url_for('static', filename='css/pdf.css') }}"></head>
 <body><h1>Baseline report</h1>
-{% for svg in charts %}<h2>Chart {{ loop.index }}</h2><p>{{ text }}</p>{{ svg }}{% endfor %}
+{% for chart in charts %}<h2>Chart {{ loop.index }}</h2><p>{{ text }}</p>
+<img src="{{ chart.data_uri }}" alt="{{ chart.title }}">{% endfor %}
 </body></html>
 """
 
 
+@dataclass(frozen=True)
+class Timing:
+    """Median seconds of two things run alternately: wall-clock and CPU time of this process."""
+
+    first: float
+    second: float
+    first_cpu: float
+    second_cpu: float
+
+
 def interleaved(
     first: Callable[[], object], second: Callable[[], object], runs: int = RUNS
-) -> tuple[float, float]:
+) -> Timing:
     """Median seconds of each, run alternately so that both meet the same machine load."""
-    times: tuple[list[float], list[float]] = ([], [])
+    wall: tuple[list[float], list[float]] = ([], [])
+    cpu: tuple[list[float], list[float]] = ([], [])
     for _ in range(runs):
-        for run, record in ((first, times[0]), (second, times[1])):
-            start = time.perf_counter()
+        for run, on_wall, on_cpu in ((first, wall[0], cpu[0]), (second, wall[1], cpu[1])):
+            start, start_cpu = time.perf_counter(), time.process_time()
             run()
-            record.append(time.perf_counter() - start)
-    return statistics.median(times[0]), statistics.median(times[1])
+            on_wall.append(time.perf_counter() - start)
+            on_cpu.append(time.process_time() - start_cpu)
+    medians = [statistics.median(values) for values in (*wall, *cpu)]
+    return Timing(*medians)
 
 
 def peak_memory(run: Callable[[], object]) -> int:
@@ -140,14 +156,19 @@ def baseline_pdf() -> bytes:
     categories = [f"{10 * b}-{10 * b + 10}" for b in range(10)]
     values = [3, 5, 9, 14, 20, 26, 22, 15, 9, 4]
     series = [charts.Series("Pre-test", values, "hatch"), charts.Series("Post-test", values[::-1])]
-    svgs = [
-        charts.grouped_bars(
-            f"b{i}", "Chart", "A chart.", categories, series, x_label="x", y_label="y"
+    figures = [
+        Figure(
+            f"b{i}",
+            "Chart",
+            charts.grouped_bars(
+                f"b{i}", "Chart", "A chart.", categories, series, x_label="x", y_label="y"
+            ),
+            "A chart.",
         )
         for i in range(3)
     ]
     text_block = "A paragraph of text beside a chart. " * 12
-    return render_pdf("bench_baseline.html", {"charts": svgs, "text": text_block}, locale="en")
+    return render_pdf("bench_baseline.html", {"charts": figures, "text": text_block}, locale="en")
 
 
 @dataclass
@@ -159,11 +180,9 @@ class Figures:
     compute_s: float = 0.0
     floor_s: float = 0.0
     queries: int = 0
-    pdf_s: float = 0.0
-    baseline_s: float = 0.0  #: the baseline PDF, timed in alternation with the faculty PDF
+    pdf: Timing | None = None  #: the faculty PDF, in alternation with the baseline PDF
     pdf_pages: int = 0
-    appendix_s: float | None = None
-    appendix_baseline_s: float | None = None
+    appendix: Timing | None = None
     appendix_pages: int | None = None
     appendix_peak: int | None = None
     baseline_peak: int | None = None
@@ -173,7 +192,9 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def measure(app: Flask, n: int, baseline: Callable[[], bytes]) -> Figures:
+def measure(
+    app: Flask, n: int, baseline: Callable[[], bytes], *, only_pdf: bool, pdf_runs: int
+) -> Figures:
     """Every figure at ``n`` students; each timed against its floor in alternate runs."""
     figures = Figures(n)
     with app.app_context():
@@ -184,51 +205,62 @@ def measure(app: Flask, n: int, baseline: Callable[[], bytes]) -> Figures:
         figures.synth_s = time.perf_counter() - start
         assignment = db.session.get(Assignment, cohort.assignment_id)
         assert assignment is not None
-        load_assignment(assignment)  # warm caches and lazy imports before timing
-        progress(f"{n:,} students: loading")
-        figures.load_s, figures.raw_s = interleaved(
-            lambda: load_assignment(assignment), lambda: raw_fetch(assignment.id)
-        )
-        data = load_assignment(assignment)
-        assert data.pre is not None and data.post is not None
-        pre, post = matched(data.pre, data.post)
-
-        def report() -> dict[str, Any]:
-            return build_report(
-                fresh(data.pre), fresh(data.post), enrolled=data.enrolled, outcomes=data.outcomes
-            )
-
-        progress(f"{n:,} students: computing")
-        figures.compute_s, figures.floor_s = interleaved(
-            report, lambda: floor(pre, post, data.outcomes)
-        )
-        db.session.expire_all()
-        with counted_queries() as seen:
-            again = load_assignment(db.session.get(Assignment, assignment.id))
-            build_report(again.pre, again.post, outcomes=again.outcomes)
-        figures.queries = len(seen)
+        if not only_pdf:
+            measure_statistics(figures, assignment)
         snapshot = snapshots.assignment_snapshot(assignment)
         snapshots.recompute(snapshot)
         db.session.commit()
-        progress(f"{n:,} students: the faculty PDF")
-        figures.pdf_s, figures.baseline_s = interleaved(
-            lambda: documents.snapshot_pdf(snapshot, "en", Appendix.NONE, 5), baseline, PDF_RUNS
-        )
-        pdf = documents.snapshot_pdf(snapshot, "en", Appendix.NONE, 5)
-        figures.pdf_pages = len(PdfReader(io.BytesIO(pdf)).pages)
-        if n == APPENDIX_AT:
-            progress(f"{n:,} students: the PDF with each student's scores")
-
-            def appendix() -> bytes:
-                return documents.snapshot_pdf(snapshot, "en", Appendix.PSEUDONYMS, 5)
-
-            figures.appendix_s, figures.appendix_baseline_s = interleaved(
-                appendix, baseline, PDF_RUNS
-            )
-            figures.appendix_pages = len(PdfReader(io.BytesIO(appendix())).pages)
-            figures.appendix_peak = peak_memory(appendix)
-            figures.baseline_peak = peak_memory(baseline)
+        measure_pdfs(figures, snapshot, baseline, pdf_runs)
     return figures
+
+
+def measure_statistics(figures: Figures, assignment: Assignment) -> None:
+    """(a) loading against the raw fetch, (b) computing against the NumPy floor, and queries."""
+    n = figures.students
+    load_assignment(assignment)  # warm caches and lazy imports before timing
+    progress(f"{n:,} students: loading")
+    loading = interleaved(lambda: load_assignment(assignment), lambda: raw_fetch(assignment.id))
+    figures.load_s, figures.raw_s = loading.first, loading.second
+    data = load_assignment(assignment)
+    assert data.pre is not None and data.post is not None
+    pre, post = matched(data.pre, data.post)
+
+    def report() -> dict[str, Any]:
+        return build_report(
+            fresh(data.pre), fresh(data.post), enrolled=data.enrolled, outcomes=data.outcomes
+        )
+
+    progress(f"{n:,} students: computing")
+    computing = interleaved(report, lambda: floor(pre, post, data.outcomes))
+    figures.compute_s, figures.floor_s = computing.first, computing.second
+    db.session.expire_all()
+    with counted_queries() as seen:
+        again = load_assignment(db.session.get(Assignment, assignment.id))
+        build_report(again.pre, again.post, outcomes=again.outcomes)
+    figures.queries = len(seen)
+
+
+def measure_pdfs(
+    figures: Figures, snapshot: ReportSnapshot, baseline: Callable[[], bytes], runs: int
+) -> None:
+    """(c) the faculty PDF and, at ``APPENDIX_AT`` students, the one with the appendix."""
+    n = figures.students
+
+    def faculty() -> bytes:
+        return documents.snapshot_pdf(snapshot, "en", Appendix.NONE, 5)
+
+    def appendix() -> bytes:
+        return documents.snapshot_pdf(snapshot, "en", Appendix.PSEUDONYMS, 5)
+
+    progress(f"{n:,} students: the faculty PDF")
+    figures.pdf = interleaved(faculty, baseline, runs)
+    figures.pdf_pages = len(PdfReader(io.BytesIO(faculty())).pages)
+    if n == APPENDIX_AT:
+        progress(f"{n:,} students: the PDF with each student's scores")
+        figures.appendix = interleaved(appendix, baseline, runs)
+        figures.appendix_pages = len(PdfReader(io.BytesIO(appendix())).pages)
+        figures.appendix_peak = peak_memory(appendix)
+        figures.baseline_peak = peak_memory(baseline)
 
 
 def fresh(m: PhaseMatrix) -> PhaseMatrix:
@@ -262,7 +294,16 @@ def ratio(value: float, base: float) -> str:
     return f"{value / base:.1f}x" if base else "n/a"
 
 
-def print_figures(results: list[Figures]) -> None:
+def pdf_times(timing: Timing) -> str:
+    """A PDF's time against the baseline's, as wall-clock and as CPU time."""
+    return (
+        f"{timing.first * 1000:,.0f} ms vs {timing.second * 1000:,.0f} ms: "
+        f"{ratio(timing.first, timing.second)} (CPU {timing.first_cpu * 1000:,.0f} ms vs "
+        f"{timing.second_cpu * 1000:,.0f} ms: {ratio(timing.first_cpu, timing.second_cpu)})"
+    )
+
+
+def print_statistics(results: list[Figures]) -> None:
     print(
         f"\n{'students':>9} {'synth':>8} {'raw fetch':>10} {'load':>8} {'compute':>9} "
         f"{'NumPy floor':>12} {'load+compute/raw':>17} {'compute/floor':>14} {'queries':>8}"
@@ -274,18 +315,21 @@ def print_figures(results: list[Figures]) -> None:
             f"{ratio(f.load_s + f.compute_s, f.raw_s):>17} {ratio(f.compute_s, f.floor_s):>14} "
             f"{f.queries:>8}"
         )
-    print()
+
+
+def print_figures(results: list[Figures], baseline_pages: int, only_pdf: bool) -> None:
+    if not only_pdf:
+        print_statistics(results)
+    print(f"\nPDFs against the baseline ({baseline_pages} pages, 3 SVG charts):")
     for f in results:
-        print(
-            f"faculty PDF at {f.students:,} students: {f.pdf_s * 1000:.0f} ms, {f.pdf_pages} pages; "
-            f"baseline (2 pages, 3 SVG charts) {f.baseline_s * 1000:.0f} ms: "
-            f"{ratio(f.pdf_s, f.baseline_s)}"
-        )
-        if f.appendix_s and f.appendix_baseline_s and f.appendix_peak and f.baseline_peak:
+        if f.pdf is not None:
             print(
-                f"with each student's scores at {f.students:,}: {f.appendix_s * 1000:.0f} ms, "
-                f"{f.appendix_pages} pages: {ratio(f.appendix_s, f.appendix_baseline_s)} the "
-                f"baseline; peak memory {f.appendix_peak / 2**20:.1f} MiB vs "
+                f"faculty PDF at {f.students:,} students, {f.pdf_pages} pages: {pdf_times(f.pdf)}"
+            )
+        if f.appendix is not None and f.appendix_peak and f.baseline_peak:
+            print(
+                f"with each student's scores at {f.students:,}, {f.appendix_pages} pages: "
+                f"{pdf_times(f.appendix)}; peak memory {f.appendix_peak / 2**20:.1f} MiB vs "
                 f"{f.baseline_peak / 2**20:.1f} MiB: {ratio(f.appendix_peak, f.baseline_peak)}"
             )
     print(
@@ -298,17 +342,29 @@ def print_figures(results: list[Figures]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
+    parser.add_argument(
+        "--only", choices=("all", "pdf"), default="all", help="pdf: time only the PDFs (c)"
+    )
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=list(SIZES), metavar="N", help="students"
+    )
+    parser.add_argument("--pdf-runs", type=int, default=PDF_RUNS, help="runs of each PDF")
     args = parser.parse_args()
+    only_pdf = args.only == "pdf"
     with tempfile.TemporaryDirectory() as folder:
         app = make_app(args.database_url, Path(folder))
         with app.app_context():
             baseline_pdf()  # warm WeasyPrint's fonts and imports
-        results = [measure(app, n, baseline_pdf) for n in SIZES]
-        print_figures(results)
+            pages = len(PdfReader(io.BytesIO(baseline_pdf())).pages)
+        results = [
+            measure(app, n, baseline_pdf, only_pdf=only_pdf, pdf_runs=args.pdf_runs)
+            for n in args.sizes
+        ]
+        print_figures(results, pages, only_pdf)
         url = app.config["SQLALCHEMY_DATABASE_URI"].split("?")[0]
         print(
             f"database: {url.split('://')[0]}; {ITEMS} items, pre and post; medians of {RUNS} "
-            "runs, each figure alternating with its floor."
+            f"runs ({args.pdf_runs} for PDFs), each figure alternating with its floor."
         )
 
 

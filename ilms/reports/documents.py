@@ -3,13 +3,13 @@ optionally, every student's scores; rendered at once for small cohorts, otherwis
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 
 from ilms.accounts.models import User
 from ilms.db import utcnow
@@ -17,10 +17,12 @@ from ilms.errors import DomainError
 from ilms.extensions import db
 from ilms.pdf import render_pdf
 from ilms.reports.models import Appendix, PdfStatus, ReportPdf, ReportSnapshot
-from ilms.reports.presentation import Numbers, Table, report_context, student_table
+from ilms.reports.presentation import Numbers, report_context, student_lines
 from ilms.reports.privacy import pseudonym
 
 TEMPLATE = "reports/report_pdf.html"
+#: A PDF queued or rendering for longer than this is taken to have lost its job (a worker died).
+STUCK_AFTER = timedelta(minutes=10)
 
 
 class NotReady(DomainError):
@@ -35,20 +37,18 @@ def appendix_allowed(document: dict[str, Any], min_n: int) -> bool:
     return bool(counts) and all(n >= min_n for n in counts)
 
 
-def student_rows(snapshot: ReportSnapshot, appendix: Appendix) -> tuple[list[dict[str, Any]], str]:
-    """The snapshot's per-student rows labelled by name or pseudonym, and the label's header."""
+def student_rows(snapshot: ReportSnapshot, appendix: Appendix) -> list[dict[str, Any]]:
+    """The snapshot's per-student rows, each ``student`` a name or a pseudonym, in that order."""
     rows = [dict(row) for row in snapshot.students or []]
     if appendix == Appendix.NAMES:
         names = _names([row["student"] for row in rows])
         for row in rows:
             row["student"] = names.get(row["student"], row["student"])
-        header = _("Student")
     else:
         salt = current_app.config["SECRET_KEY"]
         for row in rows:
             row["student"] = pseudonym(str(row["student"]), salt)
-        header = _("Pseudonym")
-    return sorted(rows, key=lambda row: row["student"].casefold()), header
+    return sorted(rows, key=lambda row: row["student"].casefold())
 
 
 def _names(keys: list[str]) -> dict[str, str]:
@@ -65,7 +65,7 @@ def pdf_context(
     min_n: int,
     locale: str,
     computed_at: datetime | None,
-    students: Table | None = None,
+    students: list[str] | None = None,
 ) -> dict[str, Any]:
     return {
         "report": report_context(
@@ -98,8 +98,7 @@ def snapshot_pdf(snapshot: ReportSnapshot, locale: str, appendix: Appendix, min_
     with force_locale(locale):
         students = None
         if appendix != Appendix.NONE and appendix_allowed(snapshot.document, min_n):
-            rows, header = student_rows(snapshot, appendix)
-            students = student_table(rows, Numbers(locale), header)
+            students = student_lines(student_rows(snapshot, appendix), Numbers(locale))
         context = pdf_context(
             snapshot.document,
             snapshot.labels,
@@ -141,17 +140,33 @@ def finished_pdf(snapshot: ReportSnapshot, locale: str, appendix: Appendix) -> R
     )
 
 
+def has_failed(pdf: ReportPdf, now: datetime) -> bool:
+    """Its job raised an error, or it has waited so long that its job must have died."""
+    if pdf.status == PdfStatus.FAILED:
+        return True
+    return pdf.pending and now - pdf.created_at > STUCK_AFTER
+
+
 def request_pdf(
     snapshot: ReportSnapshot, user: User, locale: str, appendix: Appendix
 ) -> tuple[ReportPdf, bool]:
-    """The PDF being rendered (or done) for this snapshot, or a new request (True: queue it)."""
+    """The PDF being rendered (or done) for this snapshot, or a new request (True: queue it).
+
+    A failed PDF, or one whose job died, is not reused: asking again queues a new one.
+    """
     existing = db.session.scalar(
         select(ReportPdf)
         .where(
             ReportPdf.snapshot_id == snapshot.id,
             ReportPdf.locale == locale,
             ReportPdf.appendix == appendix,
-            ReportPdf.status.in_([PdfStatus.QUEUED, PdfStatus.RENDERING, PdfStatus.DONE]),
+            or_(
+                ReportPdf.status == PdfStatus.DONE,
+                and_(
+                    ReportPdf.status.in_([PdfStatus.QUEUED, PdfStatus.RENDERING]),
+                    ReportPdf.created_at >= utcnow() - STUCK_AFTER,
+                ),
+            ),
             ReportPdf.snapshot_time == snapshot.computed_at,
         )
         .order_by(ReportPdf.id.desc())
@@ -184,7 +199,24 @@ def start_rendering(pdf_id: int) -> ReportPdf | None:
 def render_requested(pdf: ReportPdf) -> None:
     """Render a requested PDF from its snapshot; older PDFs of the same kind are dropped."""
     snapshot = pdf.snapshot
-    pdf.pdf = snapshot_pdf(snapshot, pdf.locale, pdf.appendix, current_app.config["REPORT_MIN_N"])
+    data = snapshot_pdf(snapshot, pdf.locale, pdf.appendix, current_app.config["REPORT_MIN_N"])
+    _finish(pdf, data, snapshot)
+
+
+def keep(
+    snapshot: ReportSnapshot, user: User, locale: str, appendix: Appendix, data: bytes
+) -> None:
+    """Keep a PDF rendered in a request, so that the next download of it is served as it is."""
+    pdf = ReportPdf(
+        snapshot_id=snapshot.id, requested_by_id=user.id, locale=locale, appendix=appendix
+    )
+    db.session.add(pdf)
+    db.session.flush()
+    _finish(pdf, data, snapshot)
+
+
+def _finish(pdf: ReportPdf, data: bytes, snapshot: ReportSnapshot) -> None:
+    pdf.pdf = data
     pdf.snapshot_time = snapshot.computed_at
     pdf.status = PdfStatus.DONE
     pdf.finished_at = utcnow()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField
+from wtforms.fields.choices import SelectChoice
 
 from ilms.reports.models import Appendix
 
@@ -20,14 +21,16 @@ class PdfForm(FlaskForm):
 
     appendix = RadioField(
         _l("Appendix"),
-        choices=[(a.value, label) for a, label in APPENDIX_NAMES.items()],
+        choices=[SelectChoice(a.value, label) for a, label in APPENDIX_NAMES.items()],
         default=Appendix.NONE.value,
     )
 
     def limit(self, allowed: bool) -> None:
         """Offer only "no list of students" when per-student scores are not allowed."""
         if not allowed:
-            self.appendix.choices = [(Appendix.NONE.value, APPENDIX_NAMES[Appendix.NONE])]
+            self.appendix.choices = [
+                SelectChoice(Appendix.NONE.value, APPENDIX_NAMES[Appendix.NONE])
+            ]
 
 
 class PdfLinkForm(PdfForm):

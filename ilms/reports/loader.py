@@ -1,34 +1,37 @@
 """Loading assignments' counted attempts from the database into the statistics' matrices.
 
-A constant number of queries per report, none per student or per cohort: the students, the
-attempts, the module versions, their questions, then every response of the finished attempts in
-one pass, assembled with NumPy. Several assignments of one module (a module across cohorts) are
-pooled into one matrix per phase; each student of each assignment is one row.
+A constant number of queries per report, none per student: the students, the attempts, the module
+versions, their questions, then every response of the finished attempts in one pass, assembled
+with NumPy (and, for the attendance breakdown, one query per cohort to info sessions). Several
+assignments of one module (a module across cohorts) are pooled into one matrix per phase; each
+student of each assignment is one row.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import Text, case, cast, select
+from sqlalchemy import Select, Text, cast, select
 
 from ilms.accounts.models import User
 from ilms.authoring.models import ModuleVersion, ModuleVersionQuestion, QuestionVersion
 from ilms.cohorts.models import Assignment, AttemptCounting, CohortMember, MemberRole
 from ilms.delivery.models import Attempt, AttemptState, Quiz, Response
 from ilms.extensions import db
+from ilms.infosessions.queries import cohort_attendees
 from ilms.reports.stats import Choices, OutcomeMap, PhaseMatrix
 
-CHOICE_TYPES = ("single_choice", "multiple_response", "true_false")
 
+class AttemptRow(NamedTuple):
+    """A finished attempt (a tuple: tens of thousands are made per report)."""
 
-@dataclass(frozen=True)
-class AttemptRow:
     id: int
     user_id: int
     phase: str
@@ -51,10 +54,14 @@ class CohortData:
     outcomes: OutcomeMap
     names: dict[str, str]
     labels: dict[str, str]  #: item id -> the question's id in its bank, for display
+    #: Student -> attended an info session held for the cohort (None: no attendance to report).
+    attendance: dict[str, bool | None] | None = None
 
 
 def counted(rows: list[AttemptRow], counting: AttemptCounting) -> AttemptRow | None:
     """The attempt that counts among one student's finished attempts at one quiz."""
+    if len(rows) == 1:  # by far the most common case
+        return rows[0] if rows[0].score is not None else None
     scored = sorted((r for r in rows if r.score is not None), key=lambda r: r.number)
     if not scored:
         return None
@@ -83,12 +90,14 @@ def load_assignments(assignments: Sequence[Assignment]) -> CohortData:
     """The counted attempts of ``assignments`` (of one module) as one report's input."""
     key = _Keys(pooled=len(assignments) > 1)
     by_id = {a.id: a for a in assignments}
-    enrolled, names = _students(assignments, key)
+    students = _students(assignments)
+    names = {key(s.assignment_id, s.user_id): s.name for s in students}
+    enrolled = set(names)
     rows, started = _attempts(by_id, enrolled, key)
     chosen = _counted_attempts(by_id, rows)
     versions = {a.module_version_id for a in assignments} | {r.module_version_id for r in rows}
     questions = _questions(versions)
-    responses = _responses(list(by_id), questions)
+    responses = _responses(list(by_id))
     questions.update(_missing_questions(responses, questions))
     matrices = {
         phase: _matrix(phase, attempts, questions, responses, key) if attempts else None
@@ -104,32 +113,51 @@ def load_assignments(assignments: Sequence[Assignment]) -> CohortData:
         outcomes=OutcomeMap(item_outcome, outcome_frame),
         names=names,
         labels={_item_id(q): q.data["id"] for q in questions.values()},
+        attendance=_attendance(students, key),
     )
 
 
-def _students(assignments: Sequence[Assignment], key: _Keys) -> tuple[set[str], dict[str, str]]:
-    """Each assignment's enrolled students (as row keys) and their names."""
+@dataclass(frozen=True)
+class _Student:
+    assignment_id: int
+    cohort_id: int
+    user_id: int
+    name: str
+
+
+def _students(assignments: Sequence[Assignment]) -> list[_Student]:
+    """Each assignment's enrolled students."""
     by_cohort: dict[int, list[int]] = defaultdict(list)
     for a in assignments:
         by_cohort[a.cohort_id].append(a.id)
-    members = db.session.execute(
+    members = _fetch(
         select(CohortMember.cohort_id, User.id, User.name)
         .join(User, CohortMember.user_id == User.id)
         .where(CohortMember.cohort_id.in_(list(by_cohort)), CohortMember.role == MemberRole.STUDENT)
-    ).all()
-    names = {
-        key(assignment_id, user_id): name
+    )
+    return [
+        _Student(assignment_id, cohort_id, user_id, name)
         for cohort_id, user_id, name in members
         for assignment_id in by_cohort[cohort_id]
-    }
-    return set(names), names
+    ]
+
+
+def _attendance(students: list[_Student], key: _Keys) -> dict[str, bool | None] | None:
+    """Who attended an info session held for their cohort; None when nobody did (or none was).
+
+    One query per cohort (info sessions answer per cohort), none per student.
+    """
+    attended = {c: cohort_attendees(c) for c in {s.cohort_id for s in students}}
+    if not any(attended.values()):
+        return None
+    return {key(s.assignment_id, s.user_id): s.user_id in attended[s.cohort_id] for s in students}
 
 
 def _attempts(
     assignments: dict[int, Assignment], enrolled: set[str], key: _Keys
 ) -> tuple[list[AttemptRow], int]:
     """The finished attempts of enrolled students, and how many students started at all."""
-    result = db.session.execute(
+    result = _fetch(
         select(
             Attempt.id,
             Attempt.user_id,
@@ -144,24 +172,15 @@ def _attempts(
         )
         .join(Quiz, Attempt.quiz_id == Quiz.id)
         .where(Quiz.assignment_id.in_(list(assignments)))
-    ).all()
-    rows = [r for r in result if key(r.assignment_id, r.user_id) in enrolled]
+    )
+    # Raw rows: the phase and the state are their stored strings.
+    rows = [r for r in result if key(r[8], r[1]) in enrolled]
     finished = [
-        AttemptRow(
-            r.id,
-            r.user_id,
-            r.phase.value,
-            r.number,
-            r.score,
-            r.max_score,
-            r.language,
-            r.assignment_id,
-            r.module_version_id,
-        )
+        AttemptRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[8], r[9])
         for r in rows
-        if r.state != AttemptState.OPEN
+        if r[7] != AttemptState.OPEN.value
     ]
-    return finished, len({key(r.assignment_id, r.user_id) for r in rows})
+    return finished, len({key(r[8], r[1]) for r in rows})
 
 
 def _counted_attempts(
@@ -202,33 +221,45 @@ class _Responses:
     attempt: np.ndarray
     question: np.ndarray
     points: np.ndarray  #: NaN where not graded yet
-    answers: list[str | None]  #: the answer as JSON text, for choice items only
+    answers: np.ndarray  #: the answer as JSON text (objects)
 
 
-def _responses(assignment_ids: list[int], questions: dict[int, QuestionVersion]) -> _Responses:
-    choice_ids = [q.id for q in questions.values() if q.type in CHOICE_TYPES]
-    # The answer is read as text and decoded below, once per distinct answer, and only for
-    # choice items: decoding every response would cost more than the statistics.
-    answer = case(
-        (Response.question_version_id.in_(choice_ids), cast(Response.answer, Text)),
-        else_=None,
-    )
-    result = db.session.execute(
-        select(Response.attempt_id, Response.question_version_id, Response.points, answer)
+def _responses(assignment_ids: list[int]) -> _Responses:
+    # The answer is read as text and decoded later, once per distinct answer, for choice items.
+    result = _fetch(
+        select(
+            Response.attempt_id,
+            Response.question_version_id,
+            Response.points,
+            cast(Response.answer, Text),
+        )
         .join(Attempt, Response.attempt_id == Attempt.id)
         .join(Quiz, Attempt.quiz_id == Quiz.id)
         .where(Quiz.assignment_id.in_(assignment_ids), Attempt.state != AttemptState.OPEN)
-    ).all()
+    )
     if not result:
         empty = np.array([], dtype=np.int64)
-        return _Responses(empty, empty, np.array([], dtype=float), [])
-    attempt, question, points, answers = zip(*result, strict=True)
+        return _Responses(empty, empty, np.array([], dtype=float), np.array([], dtype=object))
+    count = len(result)
     return _Responses(
-        np.array(attempt, dtype=np.int64),
-        np.array(question, dtype=np.int64),
-        np.array(points, dtype=float),  # None becomes NaN
-        list(answers),
+        np.fromiter(map(itemgetter(0), result), dtype=np.int64, count=count),
+        np.fromiter(map(itemgetter(1), result), dtype=np.int64, count=count),
+        np.array(list(map(itemgetter(2), result)), dtype=float),  # None becomes NaN
+        np.array(list(map(itemgetter(3), result)), dtype=object),
     )
+
+
+def _fetch(statement: Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows as the database driver gives them, without a result object per row.
+
+    Only for columns that need no conversion (numbers, text): a cohort's responses run to a
+    million rows, and building a Row for each would cost more than the query.
+    """
+    result = db.session.connection().execute(statement)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def _missing_questions(
@@ -260,15 +291,14 @@ def _matrix(
 ) -> PhaseMatrix:
     attempt_ids = np.array(sorted(a.id for a in attempts), dtype=np.int64)
     by_id = {a.id: a for a in attempts}
-    mine = np.flatnonzero(np.isin(responses.attempt, attempt_ids))
-    question = responses.question[mine]
-    column_ids = sorted(
-        {int(q) for q in np.unique(question)}, key=lambda q: (questions[q].data["id"], q)
-    )
+    # Each response's row by binary search (no sort of the responses): the counted attempts only.
+    found = np.searchsorted(attempt_ids, responses.attempt)
+    mine = np.flatnonzero(attempt_ids[np.minimum(found, len(attempt_ids) - 1)] == responses.attempt)
+    rows = found[mine]
+    unique_questions, inverse = np.unique(responses.question[mine], return_inverse=True)
+    column_ids = sorted(unique_questions.tolist(), key=lambda q: (questions[q].data["id"], q))
     position = {q: j for j, q in enumerate(column_ids)}
-    unique_questions, inverse = np.unique(question, return_inverse=True)
-    cols = np.array([position[int(q)] for q in unique_questions], dtype=np.int64)[inverse]
-    rows = np.searchsorted(attempt_ids, responses.attempt[mine])
+    cols = np.array([position[q] for q in unique_questions.tolist()], dtype=np.int64)[inverse]
     scores = np.full((len(attempt_ids), len(column_ids)), np.nan)
     scores[rows, cols] = responses.points[mine]
     specs = [questions[q] for q in column_ids]
@@ -280,33 +310,37 @@ def _matrix(
         max_points=np.array([q.points or 1.0 for q in specs]),
         scores=scores,
         languages=tuple(a.language for a in ordered),
-        choices=_choices(specs, rows, cols, [responses.answers[i] for i in mine], len(ordered)),
+        choices=_choices(specs, rows, cols, responses.answers[mine], len(ordered)),
     )
 
 
 def _choices(
-    specs: list[QuestionVersion], rows: np.ndarray, cols: np.ndarray, raw: list[str | None], n: int
+    specs: list[QuestionVersion], rows: np.ndarray, cols: np.ndarray, raw: np.ndarray, n: int
 ) -> Choices | None:
     options = [_options(q) for q in specs]
     if not any(options):
         return None
     width = max(len(o) for o in options)
     chosen = np.zeros((n, len(specs), width), dtype=bool)
-    # Few distinct answers recur many times: decode each once, then map (item, answer) pairs.
-    codes_of: dict[str | None, int] = {}
+    # Few distinct answers recur many times. Number each distinct text (in C: a text's number is
+    # where it first occurs), renumber them 0..d-1, decode each once, and look every response's
+    # (item, answer) pair up in a small table of chosen options.
+    raw = np.where(np.array([bool(o) for o in options])[cols], raw, None)  # choice items only
+    first_seen: dict[str | None, int] = {}
     codes = np.fromiter(
-        (codes_of.setdefault(text, len(codes_of)) for text in raw), dtype=np.int64, count=len(raw)
+        map(first_seen.setdefault, raw, itertools.count()), dtype=np.int64, count=len(raw)
     )
-    decoded = [_decode(text) for text in codes_of]
-    pairs, inverse = np.unique(cols * len(codes_of) + codes, return_inverse=True)
-    table = np.zeros((len(pairs), width), dtype=bool)
-    for p, pair in enumerate(pairs.tolist()):
-        col, code = divmod(pair, len(codes_of))
-        index = {o: k for k, o in enumerate(options[col])}
-        for option in decoded[code]:
-            if option in index:
-                table[p, index[option]] = True
-    chosen[rows, cols] = table[inverse]
+    renumber = np.zeros(len(raw) + 1, dtype=np.int64)
+    renumber[list(first_seen.values())] = np.arange(len(first_seen))
+    distinct = [_decode(text) for text in first_seen]
+    table = np.zeros((len(specs), len(distinct), width), dtype=bool)
+    for col, choices in enumerate(options):
+        index = {o: k for k, o in enumerate(choices)}
+        for d, answer in enumerate(distinct):
+            for option in answer:
+                if option in index:
+                    table[col, d, index[option]] = True
+    chosen[rows, cols] = table[cols, renumber[codes]]
     keys = tuple(frozenset(_keys(q)) for q in specs)
     return Choices(options=tuple(tuple(o) for o in options), keys=keys, chosen=chosen)
 

@@ -7,23 +7,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from ilms.db import utcnow
+from ilms.db import str_enum, utcnow
 from ilms.extensions import db
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-        native_enum=False,
-        length=20,
-        create_constraint=True,
-    )
 
 
 class ReportSnapshot(db.Model):
@@ -95,9 +83,9 @@ class ReportPdf(db.Model):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     locale: Mapped[str] = mapped_column(String(8))
-    appendix: Mapped[Appendix] = mapped_column(_enum(Appendix, "report_appendix"))
+    appendix: Mapped[Appendix] = mapped_column(str_enum(Appendix, "report_appendix"))
     status: Mapped[PdfStatus] = mapped_column(
-        _enum(PdfStatus, "report_pdf_status"), default=PdfStatus.QUEUED
+        str_enum(PdfStatus, "report_pdf_status"), default=PdfStatus.QUEUED
     )
     #: The snapshot's ``computed_at`` the PDF shows; a newer snapshot needs a new PDF.
     snapshot_time: Mapped[datetime | None]

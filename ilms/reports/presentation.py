@@ -7,6 +7,7 @@ read "withheld"; undefined ones a dash. Call it inside ``force_locale`` for anot
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -110,7 +111,7 @@ class Table:
     corner: str  #: the header of the row headers' column
     columns: list[str]
     rows: list[Row]
-    numeric: bool = True  #: the cells are numbers (right-aligned)
+    kind: str = ""  #: a class for print layout: "label-wide", "items", "students"
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,12 @@ class Figure:
     title: str
     svg: Markup
     alternative: str
+
+    @property
+    def data_uri(self) -> str:
+        """The SVG as an image URL, for the PDF: WeasyPrint then neither styles nor tags each
+        shape of the chart as part of the page, and the image carries its text alternative."""
+        return "data:image/svg+xml;base64," + base64.b64encode(str(self.svg).encode()).decode()
 
 
 @dataclass(frozen=True)
@@ -405,7 +412,9 @@ def participation_table(report: dict[str, Any], fmt: Numbers) -> Table:
     ]
     if part["enrolled"] is None:
         rows = rows[2:]
-    return Table("participation", _("Participation"), _("Students"), [_("Number")], rows)
+    return Table(
+        "participation", _("Participation"), _("Students"), [_("Number")], rows, "label-wide"
+    )
 
 
 def phase_table(report: dict[str, Any], fmt: Numbers) -> Table:
@@ -520,7 +529,7 @@ def _bin_cell(
 
 
 def _band(band: dict[str, Any], fmt: Numbers) -> str:
-    return f"{fmt.count(band['from'])}–{fmt.count(band['to'])} %"
+    return f"{fmt.count(band['from'])}–{fmt.whole_percent(band['to'])}"
 
 
 def mastery_table(
@@ -547,10 +556,8 @@ def mastery_table(
     return Table(table_id, caption, corner, columns, body)
 
 
-def item_table(
-    phase: str, items: list[dict[str, Any]], fmt: Numbers, *, options: bool = True
-) -> Table:
-    """One row per item; ``options`` adds the share choosing each option (the dashboard)."""
+def item_table(phase: str, items: list[dict[str, Any]], fmt: Numbers) -> Table:
+    """One row per item of a test, with every statistic, the flags and the options chosen."""
     dec = fmt.decimal
     rows = []
     for item in items:
@@ -572,7 +579,7 @@ def item_table(
                     _cell(item, "upper_lower", dec),
                     _cell(item, "alpha_if_deleted", dec),
                     Cell(flag_text, withheld=flag_text == withheld_text(), numeric=False),
-                    *([Cell(_options_text(item, fmt), numeric=False)] if options else []),
+                    Cell(_options_text(item, fmt), numeric=False),
                 ],
             )
         )
@@ -585,10 +592,10 @@ def item_table(
         _("Upper–lower"),
         _("α if deleted"),
         _("Flags"),
-        *([_("Options chosen (* key)")] if options else []),
+        _("Options chosen (* key)"),
     ]
     caption = _("Items of the pre-test") if phase == "pre" else _("Items of the post-test")
-    return Table(f"items-{phase}", caption, _("Item"), columns, rows)
+    return Table(f"items-{phase}", caption, _("Item"), columns, rows, "items")
 
 
 def _options_text(item: dict[str, Any], fmt: Numbers) -> str:
@@ -669,21 +676,41 @@ def _subgroup_paired_table(
     return Table(table_id, caption, _("Group"), columns, rows)
 
 
-def student_table(rows: list[dict[str, Any]], fmt: Numbers, header: str) -> Table:
-    body = [
-        Row(
-            row["student"],
-            [
-                Cell(fmt.percent(row["pre"])),
-                Cell(fmt.percent(row["post"])),
-                Cell(fmt.points(row["gain"])),
-                Cell(fmt.decimal(row["hake_g"])),
-            ],
-        )
-        for row in rows
-    ]
-    columns = [_("Before"), _("After"), _("Change (points)"), _("Normalised gain")]
-    return Table("students", _("Scores of each student"), header, columns, body)
+def student_lines(rows: list[dict[str, Any]], fmt: Numbers) -> list[str]:
+    """Each student's scores as one sentence (the PDF's appendix: a line per student is far
+    lighter to lay out than a table row of five cells, for hundreds of students)."""
+    lines = []
+    for row in rows:
+        student, pre, post = row["student"], row["pre"], row["post"]
+        if pre is not None and post is not None:
+            lines.append(
+                _(
+                    "%(student)s: %(pre)s before, %(post)s after (%(change)s points; normalised "
+                    "gain %(gain)s)",
+                    student=student,
+                    pre=fmt.percent(pre),
+                    post=fmt.percent(post),
+                    change=fmt.points(row["gain"]),
+                    gain=fmt.decimal(row["hake_g"]),
+                )
+            )
+        elif pre is not None:
+            lines.append(
+                _(
+                    "%(student)s: %(pre)s before; no post-test",
+                    student=student,
+                    pre=fmt.percent(pre),
+                )
+            )
+        else:
+            lines.append(
+                _(
+                    "%(student)s: %(post)s after; no pre-test",
+                    student=student,
+                    post=fmt.percent(post),
+                )
+            )
+    return lines
 
 
 # --- Sections: a chart and its data ---------------------------------------------------------
@@ -793,12 +820,62 @@ def change_section(report: dict[str, Any], fmt: Numbers, min_n: int) -> Section:
     return Section("change", title, Figure("chart-change", chart_title, svg, alternative), tables)
 
 
+def printed_item_table(items: list[dict[str, Any]], fmt: Numbers) -> Table:
+    """The PDF's item table: one row per item, each statistic before → after, and the flags.
+
+    A cell per statistic rather than per statistic and test: a PDF's cost follows its table
+    cells. The other item statistics and the options chosen are in the dashboard and the CSV file.
+    """
+    by_label: dict[str, dict[str, dict[str, Any]]] = {}
+    for item in items:
+        by_label.setdefault(item["label"], {})[item["phase"]] = item
+    rows = [
+        Row(
+            label,
+            [
+                _change_cell(phases, "facility", fmt),
+                _change_cell(phases, "discrimination", fmt),
+                _flags_cell(phases),
+            ],
+        )
+        for label, phases in by_label.items()
+    ]
+    columns = [_("Facility, before → after"), _("Discrimination, before → after"), _("Flags")]
+    return Table("items", _("Items"), _("Item"), columns, rows, "items")
+
+
+def _change_cell(phases: dict[str, dict[str, Any]], key: str, fmt: Numbers) -> Cell:
+    """An item's figure on the pre-test and on the post-test, in one cell."""
+    before, after = (
+        _cell(phases[phase], key, fmt.decimal) if phase in phases else Cell(NOTHING)
+        for phase in ("pre", "post")
+    )
+    return Cell(
+        _("%(before)s → %(after)s", before=before.text, after=after.text),
+        withheld=before.withheld or after.withheld,
+    )
+
+
+def _flags_cell(phases: dict[str, dict[str, Any]]) -> Cell:
+    parts = []
+    for phase, item in phases.items():
+        if "flags" in item["suppressed_keys"]:
+            return Cell(withheld_text(), withheld=True, numeric=False)
+        if item["flags"]:
+            flags = ", ".join(str(FLAG_NAMES[f]) for f in item["flags"])
+            parts.append(_("%(test)s: %(flags)s", test=PHASE_NAMES[phase], flags=flags))
+    return Cell("; ".join(parts) or NOTHING, numeric=False)
+
+
 def items_section(
-    report: dict[str, Any], fmt: Numbers, min_n: int, *, options: bool = True
+    report: dict[str, Any], fmt: Numbers, min_n: int, *, printed: bool = False
 ) -> Section:
     title = _("Items")
     by_phase = {p: [i for i in report["items"] if i["phase"] == p] for p in ("pre", "post")}
-    tables = [item_table(p, items, fmt, options=options) for p, items in by_phase.items() if items]
+    if printed:
+        tables = [printed_item_table(report["items"], fmt)] if report["items"] else []
+    else:
+        tables = [item_table(p, items, fmt) for p, items in by_phase.items() if items]
     markers = {"pre": "circle", "post": "triangle"}
     series = [
         charts.PointSeries(
@@ -821,7 +898,10 @@ def items_section(
         "%(num)d of %(items)d items are flagged for review: %(names)s.",
         len(flagged),
         items=len(report["items"]),
-        names=", ".join(str(i["label"]) for i in flagged) or NOTHING,
+        names=", ".join(
+            _("%(item)s (%(test)s)", item=i["label"], test=PHASE_NAMES[i["phase"]]) for i in flagged
+        )
+        or NOTHING,
     )
     chart_title = _("Item facility and discrimination")
     svg = charts.scatter(
@@ -943,8 +1023,8 @@ def report_context(
 ) -> dict[str, Any]:
     """Everything the dashboard and the PDF show of ``document`` (given before suppression).
 
-    ``printed`` (the PDF) leaves out the options chosen per item, which the dashboard and the CSV
-    files show: the PDF stays short.
+    ``printed`` (the PDF) gives the items in one short table (facility, discrimination and flags,
+    before and after); the dashboard and the CSV file have every item statistic.
     """
     report = shown(document, labels, min_n)
     fmt = Numbers(locale)
@@ -975,6 +1055,7 @@ def report_context(
     return {
         "lang": locale,
         "min_n": min_n,
+        "printed": printed,
         "heading": heading(report, locale),
         "computed_at": format_datetime(computed_at, "medium") if computed_at else None,
         "summary": summary_sentences(report, min_n, fmt, names),
@@ -1001,7 +1082,7 @@ def report_context(
                 frame,
                 fmt,
             ),
-            items_section(report, fmt, min_n, options=not printed),
+            items_section(report, fmt, min_n, printed=printed),
         ],
         "subgroups": subgroup_tables(report, fmt),
         "methods": methods_context(min_n, fmt),

@@ -42,14 +42,13 @@ def compute(assignments: Sequence[Assignment], *, term: str | None = None) -> Co
 
 
 def _build(data: CohortData, *, include_students: bool, names: dict[str, str] | None) -> dict:
-    # Attendance of a linked info session joins here once info sessions can say, for a cohort,
-    # which students attended: build_report(..., attendance={student: bool | None}).
     return build_report(
         data.pre,
         data.post,
         enrolled=data.enrolled,
         started=data.started,
         outcomes=data.outcomes,
+        attendance=data.attendance,
         include_students=include_students,
         names=names,
     )

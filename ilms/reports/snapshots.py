@@ -113,6 +113,13 @@ def is_pending(snapshot: ReportSnapshot, now: datetime) -> bool:
     return snapshot.queued_at is not None and now - snapshot.queued_at <= STUCK_AFTER
 
 
+def has_failed(snapshot: ReportSnapshot, now: datetime) -> bool:
+    """The last recompute raised an error, or its job died (its claim expired unreleased)."""
+    if is_pending(snapshot, now):
+        return False
+    return snapshot.error is not None or snapshot.queued_at is not None
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a page should do about a snapshot before showing it."""
@@ -122,10 +129,16 @@ class Plan:
 
 
 def plan(snapshot: ReportSnapshot, students: Callable[[], int], now: datetime) -> Plan:
-    """``students`` counts the students behind the report (asked only for a first report)."""
+    """``students`` counts the students behind the report (asked only for a first report).
+
+    A first report whose computing failed is not queued again by opening its page: the page says
+    that it failed and offers to try again (``retry``), so that it does not wait in vain.
+    """
     limit = current_app.config["REPORT_SYNC_MAX_STUDENTS"]
     if snapshot.document is None and students() <= limit:
         return Plan(compute_now=True, enqueue=False)
+    if snapshot.document is None and has_failed(snapshot, now):
+        return Plan(compute_now=False, enqueue=False)
     needs = is_stale(snapshot) or is_old(snapshot, now)
     return Plan(compute_now=False, enqueue=needs and not is_pending(snapshot, now))
 
@@ -158,6 +171,14 @@ def prepare(snapshot: ReportSnapshot, students: Callable[[], int], now: datetime
         recompute(snapshot, now)
         return False
     return decided.enqueue and claim(snapshot, now)
+
+
+def retry(snapshot: ReportSnapshot, now: datetime) -> bool:
+    """Claim a recompute of a snapshot whose last one failed (True: queue it).
+
+    Nothing to do when none failed or one is already queued (a second click on "Try again").
+    """
+    return has_failed(snapshot, now) and claim(snapshot, now)
 
 
 def claim_stale(now: datetime) -> list[int]:

@@ -28,6 +28,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from ilms.authoring.models import Module
 from ilms.cohorts.models import Assignment
@@ -112,14 +113,35 @@ def _status(snapshot: ReportSnapshot) -> dict[str, Any]:
     """Whether the snapshot shown is the newest, for the page and for its status poller."""
     now = utcnow()
     pending = snapshots.is_pending(snapshot, now)
+    failed = snapshots.has_failed(snapshot, now)
+    if pending:
+        message = _("The report is being prepared.")
+    elif snapshot.document is None:
+        message = _("The report could not be prepared.")
+    elif failed:
+        message = _(
+            "The last update of these figures failed; they are shown as they were. It is tried "
+            "again after the next submitted test."
+        )
+    else:
+        message = _("Newer figures are ready. Reload the page to see them.")
     return {
-        "ready": snapshot.document is not None and not pending,
+        "ready": snapshot.document is not None and not pending and not failed,
         "updating": pending,
-        "failed": snapshot.error is not None and not pending,
-        "message": _("Newer figures are ready. Reload the page to see them.")
-        if snapshot.document is not None and not pending
-        else _("The report is being prepared."),
+        "failed": failed,
+        "message": message,
     }
+
+
+def _retry(snapshot: ReportSnapshot | None) -> None:
+    """Queue a new recompute of a snapshot whose last one failed ("Try again")."""
+    if snapshot is None:
+        abort(404)
+    _begin_writing()
+    queue = snapshots.retry(snapshot, utcnow())
+    db.session.commit()
+    if queue:
+        enqueue(recompute_report, snapshot.id)
 
 
 def _download(data: bytes | str, mimetype: str, filename: str) -> Response:
@@ -179,7 +201,9 @@ def assignment(assignment_id: int) -> str:
         return render_template(
             "reports/preparing.html",
             assignment=assignment,
+            status=_status(snapshot),
             status_url=url_for(".assignment_status", assignment_id=assignment.id),
+            retry_url=url_for(".assignment_retry", assignment_id=assignment.id),
         )
     context = presentation.report_context(
         snapshot.document,
@@ -212,6 +236,14 @@ def assignment_status(assignment_id: int) -> Response:
     if snapshot is None:
         abort(404)
     return jsonify(_status(snapshot))
+
+
+@bp.post("/assignments/<int:assignment_id>/retry")
+@require_role(*STAFF)
+def assignment_retry(assignment_id: int) -> Response:
+    assignment = _assignment(assignment_id)
+    _retry(snapshots.find_assignment_snapshot(assignment))
+    return redirect(url_for(".assignment", assignment_id=assignment.id))
 
 
 @bp.get("/assignments/<int:assignment_id>.json")
@@ -262,7 +294,7 @@ def assignment_students_csv(assignment_id: int) -> Response:
                 num=min_n(),
             )
         )
-    rows, _header = documents.student_rows(snapshot, appendix)
+    rows = documents.student_rows(snapshot, appendix)
     stream = io.StringIO()
     write_student_scores({"students": {"rows": rows}}, stream)
     return _download(
@@ -277,12 +309,15 @@ def assignment_pdf(assignment_id: int) -> Response:
     appendix = _appendix(tuple(Appendix))
     snapshot = _assignment_snapshot(assignment)
     _computed(snapshot)
-    if documents.renders_directly(snapshot):
-        pdf = documents.snapshot_pdf(snapshot, lang(), appendix, min_n())
-        return _download(pdf, "application/pdf", _filename(assignment, "pdf"))
     done = documents.finished_pdf(snapshot, lang(), appendix)
     if done is not None and done.pdf is not None:
         return _download(done.pdf, "application/pdf", _filename(assignment, "pdf"))
+    if documents.renders_directly(snapshot):
+        pdf = documents.snapshot_pdf(snapshot, lang(), appendix, min_n())
+        _begin_writing()
+        documents.keep(snapshot, current_user, lang(), appendix, pdf)
+        db.session.commit()
+        return _download(pdf, "application/pdf", _filename(assignment, "pdf"))
     flash(
         _("This report is large: its PDF is prepared in the background. Choose its options below.")
     )
@@ -313,6 +348,13 @@ def _pdf(pdf_id: int) -> tuple[ReportPdf, Assignment]:
     return pdf, _assignment(pdf.snapshot.assignment_id)
 
 
+def _pdf_state(pdf: ReportPdf) -> str:
+    """``done``, ``failed`` (also when its job died) or ``pending``."""
+    if pdf.status == PdfStatus.DONE:
+        return "done"
+    return "failed" if documents.has_failed(pdf, utcnow()) else "pending"
+
+
 @bp.get("/pdfs/<int:pdf_id>")
 @require_role(*STAFF)
 def pdf_status(pdf_id: int) -> str:
@@ -320,6 +362,7 @@ def pdf_status(pdf_id: int) -> str:
     return render_template(
         "reports/pdf_status.html",
         pdf=pdf,
+        state=_pdf_state(pdf),
         assignment=assignment,
         status_url=url_for(".pdf_status_json", pdf_id=pdf.id),
     )
@@ -329,13 +372,18 @@ def pdf_status(pdf_id: int) -> str:
 @require_role(*STAFF)
 def pdf_status_json(pdf_id: int) -> Response:
     pdf, _assignment_of_pdf = _pdf(pdf_id)
+    state = _pdf_state(pdf)
+    messages = {
+        "done": _("The PDF is ready."),
+        "failed": _("The PDF could not be made."),
+        "pending": _("The PDF is being prepared."),
+    }
     return jsonify(
         {
-            "ready": pdf.status in (PdfStatus.DONE, PdfStatus.FAILED),
+            "ready": state == "done",
+            "failed": state == "failed",
             "status": pdf.status.value,
-            "message": _("The PDF is ready.")
-            if pdf.status == PdfStatus.DONE
-            else _("The PDF is being prepared."),
+            "message": messages[state],
         }
     )
 
@@ -355,8 +403,8 @@ def pdf_download(pdf_id: int) -> Response:
 def _term_form(module: Module) -> TermForm:
     form = TermForm(request.args)
     terms = services.module_terms(current_user, module)
-    form.term.choices = [("", _("All terms")), *((t, t) for t in terms)]
-    if form.term.data not in {value for value, _label in form.term.choices}:
+    form.term.choices = [SelectChoice("", _("All terms")), *(SelectChoice(t, t) for t in terms)]
+    if form.term.data not in {"", *terms}:
         abort(404)
     return form
 
@@ -383,7 +431,13 @@ def module(slug: str) -> str:
     snapshot = _module_snapshot(module, term, assignments)
     status_url = url_for(".module_status", slug=module.slug, term=term or "")
     if snapshot.document is None:
-        return render_template("reports/preparing.html", module=module, status_url=status_url)
+        return render_template(
+            "reports/preparing.html",
+            module=module,
+            status=_status(snapshot),
+            status_url=status_url,
+            retry_url=url_for(".module_retry", slug=module.slug, term=term or ""),
+        )
     context = presentation.report_context(
         snapshot.document,
         snapshot.labels,
@@ -400,6 +454,17 @@ def module(slug: str) -> str:
         status=_status(snapshot),
         status_url=status_url,
     )
+
+
+@bp.post("/modules/<slug>/retry")
+@require_role(*ACROSS_COHORTS)
+def module_retry(slug: str) -> Response:
+    module = services.module_by_slug(slug)
+    term = _term_form(module).term.data or None
+    assignments = services.module_assignments(current_user, module, term)
+    snapshot = snapshots.find_module_snapshot(module, term, assignments) if assignments else None
+    _retry(snapshot)
+    return redirect(url_for(".module", slug=module.slug, term=term or ""))
 
 
 @bp.get("/modules/<slug>/status.json")

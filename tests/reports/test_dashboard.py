@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
-from ilms.cohorts.models import Cohort, MemberRole
+from ilms.accounts.models import User
+from ilms.cohorts.models import Cohort, CohortMember, MemberRole
+from ilms.db import utcnow
 from ilms.extensions import db
+from ilms.infosessions import services as infosessions
+from ilms.infosessions.models import Registration
+from ilms.infosessions.models import RegistrationStatus as Status
 from ilms.reports.presentation import Numbers
+from tests.infosessions.conftest import session_data
 from tests.reports.test_cohort_report import build_cohort
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(?!\s*</script>)", re.IGNORECASE)
@@ -171,3 +178,49 @@ def test_a_librarian_without_cohorts_of_the_module(app, make_assignment, client_
     page = client.get(f"/reports/modules/{module_slug(app, assignment.cohort_id)}")
     assert page.status_code == 200
     assert "None of the cohorts you can see has this module" in page.get_data(as_text=True)
+
+
+def test_attendance_of_a_linked_info_session_splits_the_students(app, synth, client_as, make_user):
+    """Attendance recorded on the roster of a session held for the cohort (no stand-in)."""
+    cohort = synth(students=20, items=4)
+    client, _owner = client_as("faculty", cohort_id=cohort.cohort_id)
+    url = f"/reports/assignments/{cohort.assignment_id}"
+    assert "attendance" not in client.get(f"{url}.json").get_json()["subgroups"]
+    presenter = make_user("librarian")
+    with app.test_request_context():
+        students = sorted(
+            db.session.scalars(
+                db.select(CohortMember.user_id).where(
+                    CohortMember.cohort_id == cohort.cohort_id,
+                    CohortMember.role == MemberRole.STUDENT,
+                )
+            )
+        )
+        librarian = db.session.get(User, presenter.id)
+        starts_at = utcnow() - timedelta(hours=2)
+        [session] = infosessions.create_sessions(
+            session_data(librarian, starts_at=starts_at, capacity=30, cohort_id=cohort.cohort_id),
+            librarian,
+        )
+        registrations = [
+            Registration(session_id=session.id, user_id=s, status=Status.REGISTERED, place=n)
+            for n, s in enumerate(students, 1)
+        ]
+        db.session.add_all(registrations)
+        db.session.flush()
+        marks = {
+            r.id: Status.ATTENDED if n < 10 else Status.NO_SHOW for n, r in enumerate(registrations)
+        }
+        infosessions.record_attendance(session, marks)
+        db.session.commit()
+    report = client.get(f"{url}.json").get_json()  # the snapshot was marked out of date
+    groups = {cell["group"]: cell["n"] for cell in report["subgroups"]["attendance"]["pre"]}
+    assert groups == {"attended": 10, "not_attended": 10}
+    assert "Scores by attendance of the info session" in client.get(url).get_data(as_text=True)
+
+
+def test_no_attendance_breakdown_without_attendees(app, synth, client_as):
+    cohort = synth(students=8, items=3)
+    client, _owner = client_as("faculty", cohort_id=cohort.cohort_id)
+    report = client.get(f"/reports/assignments/{cohort.assignment_id}.json").get_json()
+    assert "attendance" not in report["subgroups"]

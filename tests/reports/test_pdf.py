@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import gc
 import io
+from contextlib import ExitStack
+from datetime import timedelta
 
 import pytest
+from jinja2 import ChoiceLoader, DictLoader
 from pypdf import PdfReader
 from sqlalchemy import select
+from weasyprint import HTML
 
 from ilms.accounts.models import User
 from ilms.cohorts.models import CohortMember, MemberRole
+from ilms.db import utcnow
 from ilms.extensions import db
+from ilms.pdf import collector_paused, render_pdf
 from ilms.reports import documents, jobs, views
 from ilms.reports.models import PdfStatus, ReportPdf
 from ilms.reports.presentation import Numbers
@@ -153,22 +160,66 @@ def test_a_pdf_waiting_for_its_job_shows_its_progress(app, synth, client_as, mon
     assert "The PDF is ready." in client.get(status_url).get_data(as_text=True)
 
 
-def test_a_failed_pdf_says_so(app, synth, client_as, monkeypatch):
+def test_a_failed_pdf_says_so_and_can_be_tried_again(app, synth, client_as, monkeypatch):
     monkeypatch.setitem(app.config, "REPORT_PDF_DIRECT_MAX_STUDENTS", 5)
     cohort = synth(students=12, items=4)
     client, _owner = client_as("faculty", cohort_id=cohort.cohort_id)
     url = f"/reports/assignments/{cohort.assignment_id}"
     page = client.get(url).get_data(as_text=True)
     token = CSRF_RE.search(page).group(1)
+    snapshot_pdf = documents.snapshot_pdf
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("no fonts")
 
     monkeypatch.setattr(documents, "snapshot_pdf", broken)
+    status_url = client.post(
+        f"{url}/pdf", data={"appendix": "pseudonyms", "csrf_token": token}
+    ).headers["Location"]
+    failed_id = int(status_url.rsplit("/", 1)[1])
+    page = client.get(status_url).get_data(as_text=True)
+    assert "could not be made" in page and "Try again" in page
+    assert "report-status.js" not in page  # nothing left to wait for
+    assert 'name="appendix" value="pseudonyms"' in page  # tried again as it was asked for
+    status = client.get(f"{status_url}/status.json").get_json()
+    assert status["failed"] is True and status["ready"] is False
+    assert status["message"] == "The PDF could not be made."
+    with app.app_context():
+        failed = db.session.get(ReportPdf, failed_id)
+        assert failed.status == PdfStatus.FAILED and failed.error == "RuntimeError"
+
+    monkeypatch.setattr(documents, "snapshot_pdf", snapshot_pdf)
+    retried = client.post(f"{url}/pdf", data={"appendix": "pseudonyms", "csrf_token": token})
+    assert retried.headers["Location"] != status_url  # a new PDF, not the failed one again
+    assert "The PDF is ready." in client.get(retried.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(ReportPdf, failed_id) is None  # the failed one is cleared away
+
+
+def test_a_pdf_whose_job_died_counts_as_failed(app, synth, client_as, monkeypatch):
+    """A PDF left queued or rendering (the worker was killed) is shown as failed after a while."""
+    monkeypatch.setitem(app.config, "REPORT_PDF_DIRECT_MAX_STUDENTS", 5)
+    queued: list[tuple] = []
+    monkeypatch.setattr(views, "enqueue", lambda fn, *args: queued.append((fn, *args)))
+    cohort = synth(students=12, items=4)
+    client, _owner = client_as("faculty", cohort_id=cohort.cohort_id)
+    url = f"/reports/assignments/{cohort.assignment_id}"
+    token = CSRF_RE.search(client.get(url).get_data(as_text=True)).group(1)
     status_url = client.post(f"{url}/pdf", data={"appendix": "none", "csrf_token": token}).headers[
         "Location"
     ]
+    assert "being prepared" in client.get(status_url).get_data(as_text=True)
+    again = client.post(f"{url}/pdf", data={"appendix": "none", "csrf_token": token})
+    assert again.headers["Location"] == status_url and len(queued) == 1  # still waiting for it
+    with app.app_context():
+        pdf = db.session.get(ReportPdf, queued[0][1])
+        pdf.status = PdfStatus.RENDERING
+        pdf.created_at = utcnow() - documents.STUCK_AFTER - timedelta(seconds=1)
+        db.session.commit()
     assert "could not be made" in client.get(status_url).get_data(as_text=True)
+    assert client.get(f"{status_url}/status.json").get_json()["failed"] is True
+    retried = client.post(f"{url}/pdf", data={"appendix": "none", "csrf_token": token})
+    assert retried.headers["Location"] != status_url and len(queued) == 2
 
 
 def test_the_report_command_writes_a_pdf(app, synth, tmp_path):
@@ -218,3 +269,60 @@ def test_the_analyze_command_writes_a_pdf(app, tmp_path):
     text = pdf_text(out.read_bytes())
     assert "pre.csv" in text
     assert Numbers("ru").percent(100 * (6 + 6 + 12) / 36) in text  # the pre-test mean
+
+
+TINY = (
+    '<!doctype html><html lang="en"><head><title>Tiny</title></head><body><p>Hi</p></body></html>'
+)
+
+
+@pytest.fixture
+def collector_on():
+    """The cycle collector on before the test and again after it, whatever the test did."""
+    gc.enable()
+    yield
+    gc.enable()
+
+
+def test_rendering_pauses_the_cycle_collector_and_switches_it_back_on(
+    app, monkeypatch, collector_on
+):
+    monkeypatch.setattr(
+        app.jinja_env, "loader", ChoiceLoader([DictLoader({"tiny.html": TINY}), app.jinja_loader])
+    )
+    seen: list[bool] = []
+    write_pdf = HTML.write_pdf
+
+    def spy(self, *args, **kwargs):
+        seen.append(gc.isenabled())
+        return write_pdf(self, *args, **kwargs)
+
+    monkeypatch.setattr(HTML, "write_pdf", spy)
+    with app.app_context():
+        assert render_pdf("tiny.html", {}, locale="en").startswith(b"%PDF")
+    assert seen == [False] and gc.isenabled()
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(HTML, "write_pdf", broken)
+    with app.app_context(), pytest.raises(RuntimeError):
+        render_pdf("tiny.html", {}, locale="en")
+    assert gc.isenabled()
+
+
+def test_overlapping_renders_share_one_pause(collector_on):
+    first, second = ExitStack(), ExitStack()
+    first.enter_context(collector_paused())
+    second.enter_context(collector_paused())
+    first.close()  # the first render ends while the second still runs
+    assert not gc.isenabled()
+    second.close()
+    assert gc.isenabled()
+
+
+def test_a_collector_switched_off_elsewhere_stays_off(collector_on):
+    gc.disable()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled()

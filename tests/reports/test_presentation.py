@@ -152,6 +152,34 @@ def test_context_has_charts_tables_and_withheld_cells(app_ctx):
     assert all(table.caption for s in context["sections"] for table in s.tables)
 
 
+def item(label: str, phase: str, facility: float, discrimination: float, **kwargs) -> dict:
+    return {
+        "label": label,
+        "phase": phase,
+        "facility": facility,
+        "discrimination": discrimination,
+        "flags": kwargs.get("flags", []),
+        "suppressed_keys": kwargs.get("suppressed_keys", []),
+    }
+
+
+def test_the_pdf_item_table_puts_before_and_after_in_one_cell(app_ctx):
+    items = [
+        item("q1", "pre", 0.15, 0.28, flags=["too_hard"]),
+        item("q1", "post", 0.5, 0.31),
+        item("q2", "pre", 0.6, 0.4),  # not on the post-test
+        item("q3", "post", 0.7, 0.3, suppressed_keys=["discrimination", "flags"]),
+    ]
+    table = presentation.printed_item_table(items, Numbers("ru"))
+    assert table.columns == ["Facility, before → after", "Discrimination, before → after", "Flags"]
+    rows = {row.header: [cell.text for cell in row.cells] for row in table.rows}
+    assert rows["q1"] == ["0,15 → 0,50", "0,28 → 0,31", "Pre-test: too hard"]
+    assert rows["q2"] == ["0,60 → –", "0,40 → –", "–"]
+    assert rows["q3"] == ["– → 0,70", "– → withheld", "withheld"]
+    q3 = next(row for row in table.rows if row.header == "q3")
+    assert [cell.withheld for cell in q3.cells] == [False, True, True]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     pre=st.lists(st.integers(0, 100), min_size=0, max_size=12),

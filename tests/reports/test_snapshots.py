@@ -12,6 +12,7 @@ from ilms.db import utcnow
 from ilms.extensions import db
 from ilms.reports import jobs, snapshots, views
 from ilms.reports.models import ReportSnapshot
+from tests.conftest import CSRF_RE, csrf_token_from
 from tests.reports.test_cohort_report import build_cohort
 
 
@@ -140,6 +141,113 @@ def test_a_failed_recompute_keeps_the_last_figures(app, synth, new_attempt, clie
     assert failed.error == "RuntimeError" and failed.queued_at is None
     assert failed.document == before
     assert "The last update of these figures failed" in page
+
+
+def test_a_first_report_that_fails_says_so_and_can_be_tried_again(
+    app, synth, client_as, queued, monkeypatch
+):
+    monkeypatch.setitem(app.config, "REPORT_SYNC_MAX_STUDENTS", 5)
+    cohort = synth(students=12, items=4)
+    client, _owner = client_as("faculty", cohort_id=cohort.cohort_id)
+    url = f"/reports/assignments/{cohort.assignment_id}"
+    client.get(url)
+    compute = snapshots.compute
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(snapshots, "compute", broken)
+    with app.app_context():
+        jobs.recompute_report(queued[0][1])
+    failed = snapshot_of(app, cohort.assignment_id)
+    assert failed.document is None and failed.error == "RuntimeError" and failed.queued_at is None
+    status = client.get(f"{url}/status.json").get_json()
+    assert status["failed"] is True and status["ready"] is False
+    assert status["message"] == "The report could not be prepared."
+    page = client.get(url).get_data(as_text=True)
+    assert "The report could not be prepared" in page and "Try again" in page
+    assert "data-report-status" not in page and "report-status.js" not in page  # no more waiting
+    overview = client.get(f"/reports/cohorts/{cohort.cohort_id}").get_data(as_text=True)
+    assert "The report could not be prepared." in overview
+    assert len(queued) == 1  # opening the pages does not queue the failing computation again
+
+    token = CSRF_RE.search(page).group(1)
+    assert client.post(f"{url}/retry").status_code == 400  # no token
+    response = client.post(f"{url}/retry", data={"csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"].endswith(url)
+    assert [call[0] for call in queued] == [jobs.recompute_report] * 2
+    client.post(f"{url}/retry", data={"csrf_token": token})  # a second click: already queued
+    assert len(queued) == 2
+    waiting = client.get(url).get_data(as_text=True)
+    assert "The report is being prepared" in waiting and "data-report-status" in waiting
+    monkeypatch.setattr(snapshots, "compute", compute)
+    with app.app_context():
+        jobs.recompute_report(queued[1][1])
+    assert client.get(f"{url}/status.json").get_json()["ready"] is True
+    assert "Summary" in client.get(url).get_data(as_text=True)
+    client.post(f"{url}/retry", data={"csrf_token": token})  # nothing failed: nothing to do
+    assert len(queued) == 2
+
+
+def test_only_the_cohort_s_staff_may_try_a_report_again(app, synth, client_as, queued):
+    cohort = synth(students=6, items=3)
+    url = f"/reports/assignments/{cohort.assignment_id}/retry"
+    stranger, _ = client_as("faculty")
+    assert (
+        stranger.post(url, data={"csrf_token": csrf_token_from(stranger, "/account")}).status_code
+        == 404
+    )
+    student, _ = client_as("student")
+    assert (
+        student.post(url, data={"csrf_token": csrf_token_from(student, "/account")}).status_code
+        == 403
+    )
+    owner, _ = client_as("faculty", cohort_id=cohort.cohort_id)
+    token = csrf_token_from(owner, "/account")
+    assert owner.post(url, data={"csrf_token": token}).status_code == 404  # never opened
+    assert queued == []
+
+
+def test_a_recompute_whose_job_died_counts_as_failed(app, synth, client_as, queued, monkeypatch):
+    """A claim that expires unreleased (the worker was killed) is a failure, not a long wait."""
+    monkeypatch.setitem(app.config, "REPORT_SYNC_MAX_STUDENTS", 5)
+    cohort = synth(students=12, items=4)
+    client, _owner = client_as("faculty", cohort_id=cohort.cohort_id)
+    url = f"/reports/assignments/{cohort.assignment_id}"
+    client.get(url)
+    with app.app_context():
+        snapshot = db.session.get(ReportSnapshot, queued[0][1])
+        assert not snapshots.has_failed(snapshot, utcnow())
+        snapshot.queued_at = utcnow() - snapshots.STUCK_AFTER - timedelta(seconds=1)
+        db.session.commit()
+    assert client.get(f"{url}/status.json").get_json()["failed"] is True
+    page = client.get(url).get_data(as_text=True)
+    assert "Try again" in page
+    client.post(f"{url}/retry", data={"csrf_token": CSRF_RE.search(page).group(1)})
+    assert len(queued) == 2
+
+
+def test_a_module_report_that_fails_can_be_tried_again(app, synth, client_as, queued, monkeypatch):
+    monkeypatch.setitem(app.config, "REPORT_SYNC_MAX_STUDENTS", 5)
+    cohort = synth(students=12, items=4)
+    client, _librarian = client_as("librarian", cohort_id=cohort.cohort_id)
+    url = f"/reports/modules/{cohort.module_slug}"
+    client.get(url)
+    monkeypatch.setattr(snapshots, "compute", lambda *_args, **_kwargs: 1 / 0)
+    with app.app_context():
+        jobs.recompute_report(queued[0][1])
+    page = client.get(url).get_data(as_text=True)
+    assert "The report could not be prepared" in page and len(queued) == 1
+    token = CSRF_RE.search(page).group(1)
+    response = client.post(f"{url}/retry?term=", data={"csrf_token": token})
+    assert (
+        response.status_code == 302
+        and f"/reports/modules/{cohort.module_slug}" in (response.headers["Location"])
+    )
+    assert len(queued) == 2
+    faculty, _ = client_as("faculty", cohort_id=cohort.cohort_id)
+    token = csrf_token_from(faculty, "/account")
+    assert faculty.post(f"{url}/retry", data={"csrf_token": token}).status_code == 403
 
 
 def test_old_reports_are_refreshed_when_viewed(app, synth, client_as, queued, monkeypatch):

@@ -90,3 +90,19 @@ def test_the_command_refuses_nonsense(app):
     assert result.exit_code == 2
     result = runner.invoke(args=["ilms", "synth-cohort", "--students", "0", "--items", "5"])
     assert result.exit_code == 2
+
+
+def test_options_chosen_are_read_back(app):
+    """Distractor analysis from the stored answers: the key is chosen exactly when right."""
+    with app.app_context():
+        cohort = synth_cohort(60, 5, seed=8)
+        db.session.commit()
+        report = services.assignment_report(
+            db.session.get(Assignment, cohort.assignment_id), min_n=1
+        )
+    for item in report["items"]:
+        shares = {o["option"]: o["share"] for o in item["options"]}
+        assert set(shares) == {"a", "b", "c", "d"}
+        assert abs(shares["a"] - item["facility"]) < 1e-3
+        assert abs(sum(shares.values()) - 1) < 1e-3
+        assert item["omitted"] == 0

@@ -1,5 +1,6 @@
-// Report pages: polls a report's or a PDF's status and, once it is ready, reloads the page (or
-// says that newer figures are ready). Without JavaScript the page's own "Check again" link does it.
+// Report pages: polls a report's or a PDF's status and, once it is ready or has failed, reloads the
+// page (which then offers the download, or says what failed with a "Try again" button) or, on a
+// dashboard, says so beside the figures. Without JavaScript the page's own "Check again" link does it.
 (() => {
   const box = document.querySelector("[data-report-status]");
   if (!box || box.dataset.idle === "true") return;
@@ -15,7 +16,7 @@
       const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
       if (response.ok) {
         const status = await response.json();
-        if (status.ready) {
+        if (status.ready || status.failed) {
           if (reload) {
             window.location.reload();
           } else {
