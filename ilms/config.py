@@ -29,6 +29,9 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False  #: must be true in production
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    #: The log-in's server-side record ends a lifetime after the log-in, whatever the cookie says:
+    #: re-signing the cookie on every response would not extend it, only cost each request.
+    SESSION_REFRESH_EACH_REQUEST = False
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, which expires on its own
     WTF_CSRF_SSL_STRICT = True
@@ -52,8 +55,10 @@ class Defaults:
     # Accounts
     SIGNUP_ENABLED = False  #: students may create their own accounts
     PASSWORD_MIN_LENGTH = 10
-    #: argon2id parameters: a profile name of ``argon2.profiles`` (tests use ``CHEAPEST``)
-    ARGON2_PROFILE = "RFC_9106_LOW_MEMORY"
+    #: argon2id parameters: ``OWASP`` (19 MiB, t=2, p=1) or a profile name of ``argon2.profiles``
+    #: such as ``RFC_9106_LOW_MEMORY`` (64 MiB, t=3, p=4; tests use ``CHEAPEST``). Hashes made
+    #: with other parameters are rehashed at the next log-in.
+    ARGON2_PROFILE = "OWASP"
     PASSWORD_RESET_MAX_AGE = timedelta(hours=1)
 
     # Reports: figures resting on fewer students than this are suppressed for faculty

@@ -13,6 +13,8 @@ from limits.storage import Storage, storage_from_string
 #: Keys that appear in documentation and examples; never acceptable in production.
 KNOWN_WEAK_KEYS = {"dev", "secret", "changeme", "change-me", "development", "ilms", "test"}
 MIN_SECRET_KEY_LENGTH = 32
+#: Password hashing profiles fit for real accounts (``CHEAPEST`` is for tests).
+PRODUCTION_ARGON2_PROFILES = ("OWASP", "RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY")
 
 
 class InsecureConfiguration(RuntimeError):
@@ -41,6 +43,10 @@ def check_deploy(config: dict) -> None:
         problems.append("ILMS_SESSION_COOKIE_SAMESITE must be Lax, Strict or None in production")
     if not config.get("WTF_CSRF_ENABLED", True):
         problems.append("ILMS_WTF_CSRF_ENABLED must not be turned off in production")
+    if config.get("ARGON2_PROFILE", "OWASP") not in PRODUCTION_ARGON2_PROFILES:
+        problems.append(
+            "ILMS_ARGON2_PROFILE must be one of " + ", ".join(PRODUCTION_ARGON2_PROFILES)
+        )
     if problems:
         raise InsecureConfiguration(
             "ILMS refuses to start with ILMS_ENV=production:\n  - " + "\n  - ".join(problems)

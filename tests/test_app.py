@@ -40,6 +40,8 @@ def test_production_starts_with_safe_settings():
         ({"SESSION_COOKIE_HTTPONLY": False}, "ILMS_SESSION_COOKIE_HTTPONLY"),
         ({"SESSION_COOKIE_SAMESITE": None}, "ILMS_SESSION_COOKIE_SAMESITE"),
         ({"WTF_CSRF_ENABLED": False}, "ILMS_WTF_CSRF_ENABLED"),
+        ({"ARGON2_PROFILE": "CHEAPEST"}, "ILMS_ARGON2_PROFILE"),
+        ({"ARGON2_PROFILE": "owasp"}, "ILMS_ARGON2_PROFILE"),
     ],
 )
 def test_production_refuses_unsafe_settings(overrides, setting):

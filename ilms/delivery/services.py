@@ -7,18 +7,21 @@ ordered by sequence number, submission exactly once.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import format_datetime, format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import ReturningInsert
 
 from ilms.accounts import services as accounts
 from ilms.accounts.models import User
@@ -349,9 +352,17 @@ def is_overdue(attempt: Attempt, now: datetime) -> bool:
 
 def attempt_for(user: User, attempt_id: int, lock: bool = False) -> Attempt:
     """The caller's own attempt; anyone else's is reported as not found."""
-    query = select(Attempt).where(Attempt.id == attempt_id, Attempt.user_id == user.id)
+    # The quiz and its assignment come in the same query: every save and submit needs the
+    # deadline, which rests on them. Only the attempt's row is locked.
+    query = (
+        select(Attempt)
+        .where(Attempt.id == attempt_id, Attempt.user_id == user.id)
+        .options(
+            joinedload(Attempt.quiz, innerjoin=True).joinedload(Quiz.assignment, innerjoin=True)
+        )
+    )
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(of=Attempt)
     attempt = db.session.scalar(query)
     if attempt is None:
         raise NotFound(_("There is no such attempt."))
@@ -360,7 +371,7 @@ def attempt_for(user: User, attempt_id: int, lock: bool = False) -> Attempt:
 
 def save_answer(
     attempt: Attempt, question_version_id: int, raw: Any, seq: int, now: datetime | None = None
-) -> Response:
+) -> SavedAnswer:
     """Store an answer unless a newer one (higher ``seq``) is already saved."""
     now = now or utcnow()
     if question_version_id not in attempt.question_order:
@@ -383,40 +394,60 @@ def save_answer(
     return _store(attempt, question, answer, seq, now)
 
 
+class SavedAnswer(NamedTuple):
+    """What the browser is told about a stored answer."""
+
+    id: int
+    seq: int
+    saved_at: datetime
+
+
 def _store(
     attempt: Attempt, question: QuestionVersion, answer: Any, seq: int, now: datetime
-) -> Response:
+) -> SavedAnswer:
     """Insert or update the answer in one statement, unless a newer one (higher seq) is saved.
 
     One statement, so that parallel saves of the same answer need no retry and the write lock
-    of a class saving at once is held as briefly as possible.
+    of a class saving at once is held as briefly as possible; a Core statement returning three
+    columns, as a class saves thousands of answers and the browser needs no more.
     """
-    insert = (
-        postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    )
-    statement = insert(Response).values(
-        attempt_id=attempt.id,
-        question_version_id=question.id,
-        answer=answer,
-        seq=seq,
-        saved_at=now,
-        max_points=question.points,
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[Response.attempt_id, Response.question_version_id],
-        set_={
-            "answer": statement.excluded.answer,
-            "seq": statement.excluded.seq,
-            "saved_at": statement.excluded.saved_at,
+    stored = db.session.execute(
+        _upsert_answer(db.session.get_bind().dialect.name),
+        {
+            "attempt_id": attempt.id,
+            "question_version_id": question.id,
+            "answer": answer,
+            "seq": seq,
+            "saved_at": now,
+            "max_points": question.points,
+            "details": {},
         },
-        where=Response.seq < statement.excluded.seq,
-    ).returning(Response)
-    stored = db.session.scalars(
-        statement, execution_options={"populate_existing": True}
     ).one_or_none()
     if stored is None:
         raise Conflict(_("A newer answer to this question has already been saved."))
-    return stored
+    _forget_loaded_responses(attempt.id)
+    return SavedAnswer(*stored)
+
+
+@functools.cache
+def _upsert_answer(dialect: str) -> ReturningInsert[tuple[int, int, datetime]]:
+    """The upsert of an answer, built once per database dialect; the values come as parameters."""
+    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = Response.__table__
+    statement = upsert(table)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.attempt_id, table.c.question_version_id],
+        set_={"answer": excluded.answer, "seq": excluded.seq, "saved_at": excluded.saved_at},
+        where=table.c.seq < excluded.seq,
+    ).returning(table.c.id, table.c.seq, table.c.saved_at)
+
+
+def _forget_loaded_responses(attempt_id: int) -> None:
+    """Expire the attempt's answers this session holds: a Core statement has just changed them."""
+    for key, instance in list(db.session.identity_map.items()):
+        if key[0] is Response and instance.attempt_id == attempt_id:
+            db.session.expire(instance)
 
 
 def submit_attempt(attempt: Attempt) -> Attempt:
@@ -457,34 +488,58 @@ def _score_changed(attempt: Attempt, regraded: bool) -> None:
 
 
 def _grade(attempt: Attempt) -> None:
-    responses = {
-        r.question_version_id: r
-        for r in db.session.scalars(select(Response).where(Response.attempt_id == attempt.id))
-    }
-    questions = {
-        q.id: q
-        for q in db.session.scalars(
-            select(QuestionVersion).where(QuestionVersion.id.in_(attempt.question_order))
+    """Grade every question of the attempt from its saved answers.
+
+    The answers are read as rows and written back with one UPDATE executed for all of them, and
+    questions left unanswered are inserted as empty answers in one INSERT: no ORM object per
+    answer, as a class submits at the same moment.
+    """
+    saved = {
+        row.question_version_id: row
+        for row in db.session.execute(
+            select(Response.id, Response.question_version_id, Response.answer).where(
+                Response.attempt_id == attempt.id
+            )
         )
     }
+    questions = {
+        row.id: row
+        for row in db.session.execute(
+            select(
+                QuestionVersion.id,
+                QuestionVersion.type,
+                QuestionVersion.data,
+                QuestionVersion.points,
+            ).where(QuestionVersion.id.in_(attempt.question_order))
+        )
+    }
+    updates: list[dict[str, Any]] = []
+    unanswered: list[dict[str, Any]] = []
     total, pending = 0.0, False
     for qv_id in attempt.question_order:
-        question = questions[qv_id]
-        response = responses.get(qv_id)
-        if response is None:
-            response = Response(
-                attempt_id=attempt.id,
-                question_version_id=qv_id,
-                answer=None,
-                seq=0,
-                max_points=question.points,
+        question, response = questions[qv_id], saved.get(qv_id)
+        score = get_type(question.type).grade(question.data, response.answer if response else None)
+        graded = {"points": score.points, "details": score_details(score)}
+        if response is not None:
+            updates.append({"id": response.id, **graded})
+        else:
+            unanswered.append(
+                {
+                    "attempt_id": attempt.id,
+                    "question_version_id": qv_id,
+                    "answer": None,
+                    "seq": 0,
+                    "max_points": question.points,
+                    **graded,
+                }
             )
-            db.session.add(response)
-        score = get_type(question.type).grade(question.data, response.answer)
-        response.points = score.points
-        response.details = score_details(score)
         pending = pending or score.points is None
         total += score.points or 0.0
+    if updates:
+        db.session.execute(update(Response), updates)
+    if unanswered:
+        db.session.execute(insert(Response), unanswered)
+    _forget_loaded_responses(attempt.id)
     attempt.score = min(total, attempt.max_score)
     attempt.fully_graded = not pending
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
+from argon2 import Type
 from sqlalchemy import select, update
 
-from ilms.accounts.models import PasswordResetToken
+from ilms.accounts import services as accounts
+from ilms.accounts.models import PasswordResetToken, User
+from ilms.accounts.services import argon2_profile
+from ilms.config import Defaults
 from ilms.db import utcnow
 from ilms.extensions import db
 from tests.conftest import PASSWORD, csrf_token_from, login
@@ -128,3 +133,39 @@ def test_mismatched_confirmation_is_shown_in_the_error_summary(client, make_user
     page = response.get_data(as_text=True)
     assert 'class="error-summary"' in page
     assert "The two passwords do not match." in page
+
+
+def test_passwords_are_hashed_with_owasps_argon2id_parameters_by_default():
+    assert Defaults.ARGON2_PROFILE == "OWASP"
+    profile = argon2_profile("OWASP")
+    assert (profile.type, profile.memory_cost, profile.time_cost, profile.parallelism) == (
+        Type.ID,
+        19 * 1024,
+        2,
+        1,
+    )
+    assert argon2_profile("RFC_9106_LOW_MEMORY").memory_cost == 64 * 1024
+    with pytest.raises(ValueError, match="NO_SUCH"):
+        argon2_profile("NO_SUCH")
+
+
+def test_a_hash_made_with_other_parameters_is_replaced_at_log_in(app, make_user):
+    user = make_user("student")  # hashed with the tests' cheap profile
+    saved = app.config["ARGON2_PROFILE"], app.extensions.pop("ilms_password_hasher", None)
+    app.config["ARGON2_PROFILE"] = "OWASP"
+    try:
+        with app.app_context():
+            stored = db.session.get(User, user.id)
+            old_hash = stored.password_hash
+            assert "m=19456,t=2,p=1" not in old_hash
+            assert not accounts.verify_password(stored, "not the password")
+            assert stored.password_hash == old_hash  # only a right password is rehashed
+            assert accounts.verify_password(stored, PASSWORD)
+            assert "$argon2id$v=19$m=19456,t=2,p=1$" in stored.password_hash
+            assert accounts.verify_password(stored, PASSWORD)  # the new hash verifies
+            db.session.rollback()
+    finally:
+        app.config["ARGON2_PROFILE"] = saved[0]
+        app.extensions.pop("ilms_password_hasher", None)
+        if saved[1] is not None:
+            app.extensions["ilms_password_hasher"] = saved[1]

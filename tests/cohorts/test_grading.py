@@ -223,7 +223,7 @@ def test_only_submitted_answers_that_need_a_person_are_graded(app, course):
         retry = services.start_attempt(attempt.quiz, db.session.get(User, course.student.id), "en")
         saved = services.save_answer(retry, essay_id, "A draft.", 1)
         with pytest.raises(Conflict):
-            services.grade_response(saved, 1, grader)
+            services.grade_response(db.session.get(Response, saved.id), 1, grader)
         db.session.rollback()
 
 
