@@ -456,13 +456,19 @@ def module(slug: str) -> str:
     )
 
 
+def _found_module_snapshot(module: Module) -> tuple[str | None, ReportSnapshot | None]:
+    """The term asked for and the module's snapshot for it, if one exists (none is created)."""
+    term = _term_form(module).term.data or None
+    assignments = services.module_assignments(current_user, module, term)
+    snapshot = snapshots.find_module_snapshot(module, term, assignments) if assignments else None
+    return term, snapshot
+
+
 @bp.post("/modules/<slug>/retry")
 @require_role(*ACROSS_COHORTS)
 def module_retry(slug: str) -> Response:
     module = services.module_by_slug(slug)
-    term = _term_form(module).term.data or None
-    assignments = services.module_assignments(current_user, module, term)
-    snapshot = snapshots.find_module_snapshot(module, term, assignments) if assignments else None
+    term, snapshot = _found_module_snapshot(module)
     _retry(snapshot)
     return redirect(url_for(".module", slug=module.slug, term=term or ""))
 
@@ -471,9 +477,7 @@ def module_retry(slug: str) -> Response:
 @require_role(*ACROSS_COHORTS)
 def module_status(slug: str) -> Response:
     module = services.module_by_slug(slug)
-    term = _term_form(module).term.data or None
-    assignments = services.module_assignments(current_user, module, term)
-    snapshot = snapshots.find_module_snapshot(module, term, assignments) if assignments else None
+    _term, snapshot = _found_module_snapshot(module)
     if snapshot is None:
         abort(404)
     return jsonify(_status(snapshot))
