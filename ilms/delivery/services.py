@@ -15,13 +15,13 @@ from typing import Any, NamedTuple
 
 from flask_babel import format_datetime, format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.dml import ReturningInsert, Update
 
 from ilms.accounts import services as accounts
 from ilms.accounts.models import User
@@ -461,11 +461,10 @@ def finish_attempt(attempt: Attempt, closed: bool) -> Attempt:
     """Grade the saved answers and end the attempt; overdue ones end at their deadline."""
     finished = deadline(attempt) if closed else utcnow()
     state = AttemptState.CLOSED if closed else AttemptState.SUBMITTED
+    # Claimed first: from here on no save to the attempt is accepted, so the grades below are
+    # those of every answer saved before the end.
     claimed = db.session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.state == AttemptState.OPEN)
-        .values(state=state, submitted_at=finished)
-        .execution_options(synchronize_session=False)
+        _end_open_attempt(), {"attempt_id": attempt.id, "new_state": state, "ended_at": finished}
     ).rowcount
     if not claimed:
         db.session.refresh(attempt)
@@ -480,11 +479,45 @@ def finish_attempt(attempt: Attempt, closed: bool) -> Attempt:
 
 def _score_changed(attempt: Attempt, regraded: bool) -> None:
     """Tell those who keep the attempt's score: its report, and a linked LMS gradebook."""
-    mark_report_stale(attempt.quiz_id)
+    mark_report_stale(attempt.quiz.assignment_id)
     db.session.flush()
     from ilms.lti import grades  # the LMS gradebook, for linked post-tests
 
     (grades.attempt_regraded if regraded else grades.attempt_finished)(attempt)
+
+
+# A class submits at the same moment: the statements that end and grade an attempt are built
+# once, write table rows without ORM objects, and take their values as parameters.
+
+
+@functools.cache
+def _end_open_attempt() -> Update:
+    table = Attempt.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("attempt_id"), table.c.state == AttemptState.OPEN)
+        .values(state=bindparam("new_state"), submitted_at=bindparam("ended_at"))
+    )
+
+
+@functools.cache
+def _set_attempt_score() -> Update:
+    table = Attempt.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("attempt_id"))
+        .values(score=bindparam("new_score"), fully_graded=bindparam("graded"))
+    )
+
+
+@functools.cache
+def _set_response_points() -> Update:
+    table = Response.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("response_id"))
+        .values(points=bindparam("new_points"), details=bindparam("new_details"))
+    )
 
 
 def _grade(attempt: Attempt) -> None:
@@ -494,23 +527,22 @@ def _grade(attempt: Attempt) -> None:
     questions left unanswered are inserted as empty answers in one INSERT: no ORM object per
     answer, as a class submits at the same moment.
     """
+    responses = Response.__table__.c
     saved = {
         row.question_version_id: row
         for row in db.session.execute(
-            select(Response.id, Response.question_version_id, Response.answer).where(
-                Response.attempt_id == attempt.id
+            select(responses.id, responses.question_version_id, responses.answer).where(
+                responses.attempt_id == attempt.id
             )
         )
     }
+    versions = QuestionVersion.__table__.c
     questions = {
         row.id: row
         for row in db.session.execute(
-            select(
-                QuestionVersion.id,
-                QuestionVersion.type,
-                QuestionVersion.data,
-                QuestionVersion.points,
-            ).where(QuestionVersion.id.in_(attempt.question_order))
+            select(versions.id, versions.type, versions.data, versions.points).where(
+                versions.id.in_(attempt.question_order)
+            )
         )
     }
     updates: list[dict[str, Any]] = []
@@ -519,9 +551,11 @@ def _grade(attempt: Attempt) -> None:
     for qv_id in attempt.question_order:
         question, response = questions[qv_id], saved.get(qv_id)
         score = get_type(question.type).grade(question.data, response.answer if response else None)
-        graded = {"points": score.points, "details": score_details(score)}
+        details = score_details(score)
         if response is not None:
-            updates.append({"id": response.id, **graded})
+            updates.append(
+                {"response_id": response.id, "new_points": score.points, "new_details": details}
+            )
         else:
             unanswered.append(
                 {
@@ -530,18 +564,23 @@ def _grade(attempt: Attempt) -> None:
                     "answer": None,
                     "seq": 0,
                     "max_points": question.points,
-                    **graded,
+                    "points": score.points,
+                    "details": details,
                 }
             )
         pending = pending or score.points is None
         total += score.points or 0.0
     if updates:
-        db.session.execute(update(Response), updates)
+        db.session.execute(_set_response_points(), updates)
     if unanswered:
-        db.session.execute(insert(Response), unanswered)
+        db.session.execute(insert(Response.__table__), unanswered)
     _forget_loaded_responses(attempt.id)
-    attempt.score = min(total, attempt.max_score)
-    attempt.fully_graded = not pending
+    score, fully_graded = min(total, attempt.max_score), not pending
+    db.session.execute(
+        _set_attempt_score(), {"attempt_id": attempt.id, "new_score": score, "graded": fully_graded}
+    )
+    set_committed_value(attempt, "score", score)
+    set_committed_value(attempt, "fully_graded", fully_graded)
 
 
 #: The longest comment a grader may leave on an answer.
