@@ -37,6 +37,7 @@ from ilms.accounts.forms import (
 from ilms.accounts.models import AuditEvent, User
 from ilms.errors import DomainError, attach_error
 from ilms.extensions import db, login_manager
+from ilms.home.views import home_url_for
 from ilms.permissions import Role, require_role
 
 auth_bp = Blueprint("auth", __name__)
@@ -112,7 +113,9 @@ def login() -> Response | str | tuple[str, int]:
             log_in(user)
             db.session.commit()
             target = form.next.data
-            return redirect(target if is_local_url(target) else url_for("home.index"))
+            # Straight to the person's home page, not through "/": one round trip fewer for a
+            # class logging in at once, some of it on slow connections.
+            return redirect(target if is_local_url(target) else home_url_for(user))
     elif request.method == "POST":
         status = 400
     return render_template(

@@ -138,7 +138,7 @@ def test_redirect_after_log_in_is_local_only(client, make_user, target):
         data={"email": user.email, "password": PASSWORD, "csrf_token": token, "next": target},
     )
     assert response.status_code == 302
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/student"
 
 
 def test_redirect_after_log_in_follows_local_next(client, make_user):
