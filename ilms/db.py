@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextvars
 import enum
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, event
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
 # Constraint names are fixed so that migrations can refer to them on every database
@@ -89,6 +91,37 @@ _sqlite_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
 
 def set_write_intent(value: bool) -> contextvars.Token[bool]:
     return _sqlite_write_intent.set(value)
+
+
+@contextmanager
+def read_before_writing(session: Session) -> Iterator[None]:
+    """Run the reads inside on SQLite in a transaction of their own, ended before the writes.
+
+    A write request's first query takes SQLite's write lock, which serialises every writer of the
+    database; a read that needs no lock (the log-in behind a request) done first keeps the lock
+    for the writes alone. The objects read stay loaded. Elsewhere (PostgreSQL, GET requests, or
+    a transaction already begun) this does nothing.
+    """
+    if (
+        not _sqlite_write_intent.get()
+        or session.in_transaction()
+        or session.new
+        or session.dirty
+        or session.deleted
+        or session.get_bind().dialect.name != "sqlite"
+    ):
+        yield
+        return
+    token = _sqlite_write_intent.set(False)
+    try:
+        yield
+    finally:
+        _sqlite_write_intent.reset(token)
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -35,6 +35,7 @@ from ilms.accounts.forms import (
     UserRolesForm,
 )
 from ilms.accounts.models import AuditEvent, User
+from ilms.db import read_before_writing
 from ilms.errors import DomainError, attach_error
 from ilms.extensions import db, login_manager
 from ilms.home.views import home_url_for
@@ -49,7 +50,8 @@ PAGE_SIZE = 50
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return services.load_login_session(session.get(SESSION_TOKEN_KEY), user_id)
+    with read_before_writing(db.session()):
+        return services.load_login_session(session.get(SESSION_TOKEN_KEY), user_id)
 
 
 @login_manager.unauthorized_handler

@@ -1,0 +1,54 @@
+"""How write requests use SQLite's write lock: the log-in is read before it is taken."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import event
+
+from ilms.extensions import db
+from tests.conftest import csrf_token_from
+
+
+@pytest.fixture
+def statements(app) -> Iterator[list[str]]:
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        kind = statement.split()[0].upper()
+        seen.append(f"{kind} IMMEDIATE" if "IMMEDIATE" in statement else kind)
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_write_request_reads_the_log_in_before_taking_the_write_lock(
+    app, client, login_as, statements
+):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    login_as("student")
+    token = csrf_token_from(client, "/account")
+    statements.clear()
+    response = client.post(
+        "/account",
+        data={"csrf_token": token, "profile-name": "Renamed", "profile-submit": "Save profile"},
+    )
+    assert response.status_code == 302
+    begins = [i for i, s in enumerate(statements) if s.startswith("BEGIN")]
+    # The log-in's SELECT in a deferred transaction, ended; then the write transaction.
+    assert statements[begins[0]] == "BEGIN"
+    assert statements[begins[0] + 1] == "SELECT"
+    assert "BEGIN IMMEDIATE" in statements[begins[0] + 1 :]
+    assert statements.count("BEGIN IMMEDIATE") == 1
+
+
+def test_a_get_request_never_takes_the_write_lock(app, client, login_as, statements):
+    login_as("student")
+    statements.clear()
+    assert client.get("/student").status_code == 200
+    assert "BEGIN IMMEDIATE" not in statements
