@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ilms.accounts.models import User
-from ilms.authoring.models import Module, ModuleVersion
+from ilms.authoring.models import Lesson, Module, ModuleVersion
 from ilms.cohorts.models import Assignment, CohortMember, MemberRole
 from ilms.db import utcnow
 from ilms.delivery.models import Attempt, LessonProgress, Phase, Quiz
@@ -33,7 +33,10 @@ def student_assignment_rows(user: User) -> list[Assignment]:
                 Module.published.is_(True),
             )
             .options(
-                selectinload(Assignment.module_version).selectinload(ModuleVersion.lessons),
+                # Only the lessons' keys: their bodies (Markdown in every language) are not shown.
+                selectinload(Assignment.module_version)
+                .selectinload(ModuleVersion.lessons)
+                .load_only(Lesson.key, Lesson.position),
                 selectinload(Assignment.module),
                 selectinload(Assignment.cohort),
             )
