@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -13,7 +14,7 @@ from argon2 import Parameters, PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.orm import joinedload
 
 from ilms.accounts.models import AuditEvent, LoginSession, PasswordResetToken, User, UserRole
@@ -228,15 +229,21 @@ def start_login_session(user: User, address: str | None, user_agent: str | None)
 def load_login_session(token: str | None, user_id: str) -> User | None:
     if not token:
         return None
-    # One query for the log-in, its user and their roles: every request of a page asks for them.
-    login = db.session.get(
-        LoginSession,
-        _digest(token),
-        options=[joinedload(LoginSession.user, innerjoin=True).joinedload(User.role_rows)],
-    )
+    login = db.session.execute(_login_query(), {"digest": _digest(token)}).unique().scalar()
     if login is None or str(login.user_id) != user_id or login.expires_at <= utcnow():
         return None
     return login.user if login.user.active else None
+
+
+@functools.cache
+def _login_query() -> Select[tuple[LoginSession]]:
+    """One query for the log-in, its user and their roles, asked by every request of a page:
+    built once, so that SQLAlchemy need not work out its cache key each time."""
+    return (
+        select(LoginSession)
+        .where(LoginSession.id == bindparam("digest"))
+        .options(joinedload(LoginSession.user, innerjoin=True).joinedload(User.role_rows))
+    )
 
 
 def end_login_session(token: str | None, user: User | None) -> None:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from flask_babel import format_datetime, format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -352,21 +352,26 @@ def is_overdue(attempt: Attempt, now: datetime) -> bool:
 
 def attempt_for(user: User, attempt_id: int, lock: bool = False) -> Attempt:
     """The caller's own attempt; anyone else's is reported as not found."""
-    # The quiz and its assignment come in the same query: every save and submit needs the
-    # deadline, which rests on them. Only the attempt's row is locked.
+    attempt = db.session.scalar(_attempt_query(lock), {"attempt": attempt_id, "owner": user.id})
+    if attempt is None:
+        raise NotFound(_("There is no such attempt."))
+    return attempt
+
+
+@functools.cache
+def _attempt_query(lock: bool) -> Select[tuple[Attempt]]:
+    """A person's attempt with its quiz and assignment, which give the deadline that every save
+    and submit needs; with ``lock``, the attempt's row alone is locked. Built once: a class saves
+    thousands of answers, and SQLAlchemy then need not work out the query's cache key each time.
+    """
     query = (
         select(Attempt)
-        .where(Attempt.id == attempt_id, Attempt.user_id == user.id)
+        .where(Attempt.id == bindparam("attempt"), Attempt.user_id == bindparam("owner"))
         .options(
             joinedload(Attempt.quiz, innerjoin=True).joinedload(Quiz.assignment, innerjoin=True)
         )
     )
-    if lock:
-        query = query.with_for_update(of=Attempt)
-    attempt = db.session.scalar(query)
-    if attempt is None:
-        raise NotFound(_("There is no such attempt."))
-    return attempt
+    return query.with_for_update(of=Attempt) if lock else query
 
 
 def save_answer(
