@@ -5,13 +5,16 @@ from __future__ import annotations
 import gc
 import io
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from flask.testing import FlaskClient
 from jinja2 import ChoiceLoader, DictLoader
 from pypdf import PdfReader
 from sqlalchemy import select
 from weasyprint import HTML
+from werkzeug.test import TestResponse
 
 from ilms.accounts.models import User
 from ilms.cohorts.models import CohortMember, MemberRole
@@ -136,18 +139,35 @@ def test_large_reports_render_in_the_background(app, synth, client_as, monkeypat
         assert stranger.get(other).status_code == 404
 
 
-def test_a_pdf_waiting_for_its_job_shows_its_progress(app, synth, client_as, monkeypatch):
+@dataclass
+class PdfRequests:
+    """A faculty member on the report page of a cohort too large for a PDF made at once."""
+
+    client: FlaskClient
+    url: str
+    token: str
+
+    def ask(self, appendix: str) -> TestResponse:
+        return self.client.post(
+            f"{self.url}/pdf", data={"appendix": appendix, "csrf_token": self.token}
+        )
+
+
+@pytest.fixture
+def pdf_requests(app, synth, client_as, monkeypatch) -> PdfRequests:
     monkeypatch.setitem(app.config, "REPORT_PDF_DIRECT_MAX_STUDENTS", 5)
-    queued: list[tuple] = []
-    monkeypatch.setattr(views, "enqueue", lambda fn, *args: queued.append((fn, *args)))
     cohort = synth(students=12, items=4)
     client, _owner = client_as("faculty", cohort_id=cohort.cohort_id)
     url = f"/reports/assignments/{cohort.assignment_id}"
-    page = client.get(url).get_data(as_text=True)
-    token = CSRF_RE.search(page).group(1)
-    status_url = client.post(f"{url}/pdf", data={"appendix": "none", "csrf_token": token}).headers[
-        "Location"
-    ]
+    token = CSRF_RE.search(client.get(url).get_data(as_text=True)).group(1)
+    return PdfRequests(client, url, token)
+
+
+def test_a_pdf_waiting_for_its_job_shows_its_progress(app, pdf_requests, monkeypatch):
+    queued: list[tuple] = []
+    monkeypatch.setattr(views, "enqueue", lambda fn, *args: queued.append((fn, *args)))
+    client = pdf_requests.client
+    status_url = pdf_requests.ask("none").headers["Location"]
     assert [call[0] for call in queued] == [jobs.render_report_pdf]
     waiting = client.get(status_url).get_data(as_text=True)
     assert "being prepared" in waiting and "<progress" in waiting and "report-status.js" in waiting
@@ -160,22 +180,15 @@ def test_a_pdf_waiting_for_its_job_shows_its_progress(app, synth, client_as, mon
     assert "The PDF is ready." in client.get(status_url).get_data(as_text=True)
 
 
-def test_a_failed_pdf_says_so_and_can_be_tried_again(app, synth, client_as, monkeypatch):
-    monkeypatch.setitem(app.config, "REPORT_PDF_DIRECT_MAX_STUDENTS", 5)
-    cohort = synth(students=12, items=4)
-    client, _owner = client_as("faculty", cohort_id=cohort.cohort_id)
-    url = f"/reports/assignments/{cohort.assignment_id}"
-    page = client.get(url).get_data(as_text=True)
-    token = CSRF_RE.search(page).group(1)
+def test_a_failed_pdf_says_so_and_can_be_tried_again(app, pdf_requests, monkeypatch):
+    client = pdf_requests.client
     snapshot_pdf = documents.snapshot_pdf
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("no fonts")
 
     monkeypatch.setattr(documents, "snapshot_pdf", broken)
-    status_url = client.post(
-        f"{url}/pdf", data={"appendix": "pseudonyms", "csrf_token": token}
-    ).headers["Location"]
+    status_url = pdf_requests.ask("pseudonyms").headers["Location"]
     failed_id = int(status_url.rsplit("/", 1)[1])
     page = client.get(status_url).get_data(as_text=True)
     assert "could not be made" in page and "Try again" in page
@@ -189,27 +202,21 @@ def test_a_failed_pdf_says_so_and_can_be_tried_again(app, synth, client_as, monk
         assert failed.status == PdfStatus.FAILED and failed.error == "RuntimeError"
 
     monkeypatch.setattr(documents, "snapshot_pdf", snapshot_pdf)
-    retried = client.post(f"{url}/pdf", data={"appendix": "pseudonyms", "csrf_token": token})
+    retried = pdf_requests.ask("pseudonyms")
     assert retried.headers["Location"] != status_url  # a new PDF, not the failed one again
     assert "The PDF is ready." in client.get(retried.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         assert db.session.get(ReportPdf, failed_id) is None  # the failed one is cleared away
 
 
-def test_a_pdf_whose_job_died_counts_as_failed(app, synth, client_as, monkeypatch):
+def test_a_pdf_whose_job_died_counts_as_failed(app, pdf_requests, monkeypatch):
     """A PDF left queued or rendering (the worker was killed) is shown as failed after a while."""
-    monkeypatch.setitem(app.config, "REPORT_PDF_DIRECT_MAX_STUDENTS", 5)
     queued: list[tuple] = []
     monkeypatch.setattr(views, "enqueue", lambda fn, *args: queued.append((fn, *args)))
-    cohort = synth(students=12, items=4)
-    client, _owner = client_as("faculty", cohort_id=cohort.cohort_id)
-    url = f"/reports/assignments/{cohort.assignment_id}"
-    token = CSRF_RE.search(client.get(url).get_data(as_text=True)).group(1)
-    status_url = client.post(f"{url}/pdf", data={"appendix": "none", "csrf_token": token}).headers[
-        "Location"
-    ]
+    client = pdf_requests.client
+    status_url = pdf_requests.ask("none").headers["Location"]
     assert "being prepared" in client.get(status_url).get_data(as_text=True)
-    again = client.post(f"{url}/pdf", data={"appendix": "none", "csrf_token": token})
+    again = pdf_requests.ask("none")
     assert again.headers["Location"] == status_url and len(queued) == 1  # still waiting for it
     with app.app_context():
         pdf = db.session.get(ReportPdf, queued[0][1])
@@ -218,7 +225,7 @@ def test_a_pdf_whose_job_died_counts_as_failed(app, synth, client_as, monkeypatc
         db.session.commit()
     assert "could not be made" in client.get(status_url).get_data(as_text=True)
     assert client.get(f"{status_url}/status.json").get_json()["failed"] is True
-    retried = client.post(f"{url}/pdf", data={"appendix": "none", "csrf_token": token})
+    retried = pdf_requests.ask("none")
     assert retried.headers["Location"] != status_url and len(queued) == 2
 
 
