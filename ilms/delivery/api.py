@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm.util import identity_key
 
 from ilms.authoring.models import QuestionVersion
 from ilms.delivery import api_format, queries, services
@@ -23,13 +24,20 @@ def _iso(value: Any) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+def _question_versions(ids: list[int]) -> dict[int, QuestionVersion]:
+    """The question versions by id: those the session holds already (an attempt just started
+    loaded them all), and the rest in one query."""
+    loaded = db.session.identity_map
+    found = {i: q for i in ids if (q := loaded.get(identity_key(QuestionVersion, i))) is not None}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        query = select(QuestionVersion).where(QuestionVersion.id.in_(missing))
+        found.update((q.id, q) for q in db.session.scalars(query))
+    return found
+
+
 def attempt_document(attempt: Attempt, with_questions: bool) -> dict[str, Any]:
-    questions = {
-        q.id: q
-        for q in db.session.scalars(
-            select(QuestionVersion).where(QuestionVersion.id.in_(attempt.question_order))
-        )
-    }
+    questions = _question_versions(attempt.question_order)
     saved = {r.question_version_id: r for r in attempt.responses}
     document: dict[str, Any] = {
         "id": attempt.id,
@@ -72,9 +80,7 @@ def start(quiz_id: int) -> tuple[Response, int]:
     quiz = db.session.get(Quiz, quiz_id)
     if quiz is None:
         raise NotFound(_("There is no such quiz."))
-    already = services.open_attempt(quiz, current_user)
-    attempt = services.start_attempt(quiz, current_user, str(get_locale()))
-    created = already is None or already.id != attempt.id
+    attempt, created = services.begin_attempt(quiz, current_user, str(get_locale()))
     # The answer is made before the commit: reading it afterwards would begin a new transaction.
     document = attempt_document(attempt, with_questions=True)
     db.session.commit()

@@ -241,6 +241,13 @@ def open_attempt(quiz: Quiz, user: User) -> Attempt | None:
 
 def start_attempt(quiz: Quiz, user: User, language: str, now: datetime | None = None) -> Attempt:
     """The student's open attempt at ``quiz``, started now if there is none (idempotent)."""
+    return begin_attempt(quiz, user, language, now)[0]
+
+
+def begin_attempt(
+    quiz: Quiz, user: User, language: str, now: datetime | None = None
+) -> tuple[Attempt, bool]:
+    """As :func:`start_attempt`, and whether this call started the attempt."""
     now = now or utcnow()
     assignment = quiz.assignment
     member = student_membership(assignment, user)
@@ -250,7 +257,7 @@ def start_attempt(quiz: Quiz, user: User, language: str, now: datetime | None = 
     used = _attempts_used(quiz, user)
     current = open_attempt(quiz, user)
     if current is not None and not is_overdue(current, now):
-        return current
+        return current, False
     if current is not None:
         finish_attempt(current, closed=True)
     check_window(assignment, now)
@@ -270,8 +277,8 @@ def start_attempt(quiz: Quiz, user: User, language: str, now: datetime | None = 
         existing = open_attempt(quiz, user)
         if existing is None:
             raise
-        return existing
-    return attempt
+        return existing, False
+    return attempt, True
 
 
 def _attempts_used(quiz: Quiz, user: User) -> int:
@@ -338,6 +345,7 @@ def _new_attempt(
         started_at=now,
         expires_at=expires_at,
         max_score=sum(qv.points for qv in questions),
+        responses=[],  # known to be empty: reading them back would cost a query
     )
 
 

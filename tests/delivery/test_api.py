@@ -326,6 +326,27 @@ def test_close_overdue_grades_saved_answers_at_the_deadline(app, make_user, make
     assert late.status_code == 409
 
 
+def test_starting_after_time_ran_out_closes_the_old_attempt_and_starts_a_new_one(
+    app, make_user, make_assignment, enrol
+):
+    assignment = make_assignment(time_limit_minutes=10, attempts_allowed=2)
+    student = make_user("student")
+    enrol(assignment, student)
+    api = api_for(app, student)
+    first = start(api, app, assignment)
+    with app.app_context():
+        row = db.session.get(Attempt, first["id"])
+        row.started_at -= timedelta(hours=1)
+        row.expires_at -= timedelta(hours=1)
+        db.session.commit()
+    again = api.post(f"/api/v1/quizzes/{quiz_id(app, assignment, Phase.PRE)}/attempts")
+    assert again.status_code == 201
+    second = again.get_json()
+    assert second["id"] != first["id"] and second["number"] == 2
+    assert second["answers"] == {} and len(second["questions"]) == 3
+    assert api.get(f"/api/v1/attempts/{first['id']}").get_json()["state"] == "closed"
+
+
 def test_forms_are_counterbalanced(app, make_user, make_assignment, enrol):
     assignment = make_assignment(pre_required=False, post_after_lessons=False)
     forms = []
