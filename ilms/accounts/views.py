@@ -113,11 +113,12 @@ def login() -> Response | str | tuple[str, int]:
             status = 401
         else:
             log_in(user)
-            db.session.commit()
-            target = form.next.data
             # Straight to the person's home page, not through "/": one round trip fewer for a
-            # class logging in at once, some of it on slow connections.
-            return redirect(target if is_local_url(target) else home_url_for(user))
+            # class logging in at once, some of it on slow connections. Found before the commit,
+            # which would otherwise have the account read again for it.
+            target = form.next.data if is_local_url(form.next.data) else home_url_for(user)
+            db.session.commit()
+            return redirect(target)
     elif request.method == "POST":
         status = 400
     return render_template(
