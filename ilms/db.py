@@ -94,13 +94,13 @@ def set_write_intent(value: bool) -> contextvars.Token[bool]:
 
 
 @contextmanager
-def read_before_writing(session: Session) -> Iterator[None]:
+def read_before_writing(session: Session) -> Iterator[bool]:
     """Run the reads inside on SQLite in a transaction of their own, ended before the writes.
 
     A write request's first query takes SQLite's write lock, which serialises every writer of the
     database; a read that needs no lock (the log-in behind a request) done first keeps the lock
     for the writes alone. The objects read stay loaded. Elsewhere (PostgreSQL, GET requests, or
-    a transaction already begun) this does nothing.
+    a transaction already begun) this does nothing. Gives whether the reads are apart.
     """
     if (
         not _sqlite_write_intent.get()
@@ -110,11 +110,11 @@ def read_before_writing(session: Session) -> Iterator[None]:
         or session.deleted
         or session.get_bind().dialect.name != "sqlite"
     ):
-        yield
+        yield False
         return
     token = _sqlite_write_intent.set(False)
     try:
-        yield
+        yield True
     finally:
         _sqlite_write_intent.reset(token)
         expire, session.expire_on_commit = session.expire_on_commit, False

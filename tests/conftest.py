@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from werkzeug.serving import make_server
 
 from ilms import create_app
@@ -126,6 +126,22 @@ def make_user(app: Flask, password_hash: str) -> Callable[..., User]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def statements(app: Flask) -> Iterator[list[str]]:
+    """The kinds of SQL statement the app sends while the test runs (BEGIN IMMEDIATE apart)."""
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        kind = statement.split()[0].upper()
+        seen.append(f"{kind} IMMEDIATE" if "IMMEDIATE" in statement else kind)
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
 
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import event
 
-from ilms.extensions import db
 from tests.conftest import PASSWORD, csrf_token_from
-
-
-@pytest.fixture
-def statements(app) -> Iterator[list[str]]:
-    seen: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        kind = statement.split()[0].upper()
-        seen.append(f"{kind} IMMEDIATE" if "IMMEDIATE" in statement else kind)
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def test_a_write_request_reads_the_log_in_before_taking_the_write_lock(

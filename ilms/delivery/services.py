@@ -463,14 +463,18 @@ def _forget_loaded_responses(attempt_id: int) -> None:
             db.session.expire(instance)
 
 
-def submit_attempt(attempt: Attempt) -> Attempt:
-    """Grade and submit; a repeated submit returns the same result (idempotent)."""
+def submit_attempt(attempt: Attempt, advance: Grades | None = None) -> Attempt:
+    """Grade and submit; a repeated submit returns the same result (idempotent).
+
+    ``advance`` are grades worked out before the submit's write transaction began
+    (:func:`grades_in_advance`); they are used if no answer changed since.
+    """
     if not attempt.is_open:
         return attempt
-    return finish_attempt(attempt, closed=is_overdue(attempt, utcnow()))
+    return finish_attempt(attempt, closed=is_overdue(attempt, utcnow()), advance=advance)
 
 
-def finish_attempt(attempt: Attempt, closed: bool) -> Attempt:
+def finish_attempt(attempt: Attempt, closed: bool, advance: Grades | None = None) -> Attempt:
     """Grade the saved answers and end the attempt; overdue ones end at their deadline."""
     finished = deadline(attempt) if closed else utcnow()
     state = AttemptState.CLOSED if closed else AttemptState.SUBMITTED
@@ -485,7 +489,7 @@ def finish_attempt(attempt: Attempt, closed: bool) -> Attempt:
     # This request ended the attempt: what the UPDATE wrote is now the attempt's own state.
     set_committed_value(attempt, "state", state)
     set_committed_value(attempt, "submitted_at", finished)
-    _grade(attempt)
+    _grade(attempt, advance)
     _score_changed(attempt, regraded=False)
     return attempt
 
@@ -533,20 +537,67 @@ def _set_response_points() -> Update:
     )
 
 
-def _grade(attempt: Attempt) -> None:
+class Grades(NamedTuple):
+    """An attempt's grades as worked out from its saved answers, ready to be written."""
+
+    graded: frozenset[tuple[int, int]]  #: the (id, seq) of each saved answer graded
+    updates: list[dict[str, Any]]  #: points and details of the saved answers
+    unanswered: list[dict[str, Any]]  #: empty answers to insert for questions left out
+    score: float
+    fully_graded: bool
+
+
+def grades_in_advance(user: User, attempt_id: int) -> Grades | None:
+    """The grades of the caller's open attempt, worked out before its submit takes a lock.
+
+    On SQLite one write transaction at a time holds the whole database, and a class submits at
+    the same moment: grading first, outside it, keeps the lock for the writes alone. The submit
+    checks that no answer changed in between, and grades again if one did.
+    """
+    attempt = attempt_for(user, attempt_id)
+    grades = _work_out_grades(attempt) if attempt.is_open else None
+    db.session.expire(attempt)  # read again, as it is then, by the submit itself
+    return grades
+
+
+def _grade(attempt: Attempt, advance: Grades | None = None) -> None:
     """Grade every question of the attempt from its saved answers.
 
     The answers are read as rows and written back with one UPDATE executed for all of them, and
     questions left unanswered are inserted as empty answers in one INSERT: no ORM object per
     answer, as a class submits at the same moment.
     """
+    grades = advance
+    if grades is None or grades.graded != _saved_versions(attempt.id):
+        grades = _work_out_grades(attempt)
+    if grades.updates:
+        db.session.execute(_set_response_points(), grades.updates)
+    if grades.unanswered:
+        db.session.execute(insert(Response.__table__), grades.unanswered)
+    _forget_loaded_responses(attempt.id)
+    db.session.execute(
+        _set_attempt_score(),
+        {"attempt_id": attempt.id, "new_score": grades.score, "graded": grades.fully_graded},
+    )
+    set_committed_value(attempt, "score", grades.score)
+    set_committed_value(attempt, "fully_graded", grades.fully_graded)
+
+
+def _saved_versions(attempt_id: int) -> frozenset[tuple[int, int]]:
+    """Which answer of each question is saved: a newer save always has a higher ``seq``."""
+    responses = Response.__table__.c
+    query = select(responses.id, responses.seq).where(responses.attempt_id == attempt_id)
+    return frozenset((row.id, row.seq) for row in db.session.execute(query))
+
+
+def _work_out_grades(attempt: Attempt) -> Grades:
     responses = Response.__table__.c
     saved = {
         row.question_version_id: row
         for row in db.session.execute(
-            select(responses.id, responses.question_version_id, responses.answer).where(
-                responses.attempt_id == attempt.id
-            )
+            select(
+                responses.id, responses.question_version_id, responses.answer, responses.seq
+            ).where(responses.attempt_id == attempt.id)
         )
     }
     versions = QuestionVersion.__table__.c
@@ -583,17 +634,13 @@ def _grade(attempt: Attempt) -> None:
             )
         pending = pending or score.points is None
         total += score.points or 0.0
-    if updates:
-        db.session.execute(_set_response_points(), updates)
-    if unanswered:
-        db.session.execute(insert(Response.__table__), unanswered)
-    _forget_loaded_responses(attempt.id)
-    score, fully_graded = min(total, attempt.max_score), not pending
-    db.session.execute(
-        _set_attempt_score(), {"attempt_id": attempt.id, "new_score": score, "graded": fully_graded}
+    return Grades(
+        graded=frozenset((r.id, r.seq) for r in saved.values()),
+        updates=updates,
+        unanswered=unanswered,
+        score=min(total, attempt.max_score),
+        fully_graded=not pending,
     )
-    set_committed_value(attempt, "score", score)
-    set_committed_value(attempt, "fully_graded", fully_graded)
 
 
 #: The longest comment a grader may leave on an answer.
