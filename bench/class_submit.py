@@ -7,7 +7,8 @@ hold on a shared machine):
    the database afterwards) must both be 0;
 2. answer-save throughput and p99 latency at 16 connections, as a ratio to /healthz;
 3. the end-of-class burst: N final submits released at the same instant, against a burst of N
-   requests to /healthz.
+   requests to /healthz; three rounds of both, alternately, and their medians (the worst round is
+   printed too).
 
 Usage: python bench/class_submit.py [--students 300] [--workers N] [--threads 1]
                                     [--database sqlite|postgresql|both]
@@ -43,6 +44,9 @@ QUESTIONS = 20
 #: prints it for each run, and ``class_server_added_s`` what the server added to it.
 ARRIVAL_SECONDS = 10.0
 THINK_SECONDS = 1.5
+#: End-of-class bursts per run; their medians are the burst's figures. The class's attempt, the
+#: save test's and these three fit in the five attempts the benchmark's cohort allows.
+BURST_ROUNDS = 3
 PASSWORD = "bench-password-123"  # noqa: S105  (accounts made for this run only)
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -400,6 +404,21 @@ def burst(actions: list[Callable[[], int]]) -> tuple[float, float, int]:
     return time.perf_counter() - began, percentile(durations, 0.99), sum(s >= 500 for s in statuses)
 
 
+def burst_round(class_: list[Student], quiz: int, base: str) -> dict[str, float]:
+    """Every student starts a new attempt and answers one question (set up in parallel, not
+    timed); then a burst on /healthz, and the burst of all the submits."""
+
+    def ready(student: Student) -> None:
+        student.start(quiz)
+        student.save(student.attempt["questions"][0], 10**9)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(ready, class_))
+    healthz_last, _p99, _ = burst([healthz(base) for _ in class_])
+    last, p99, failures = burst([lambda s=student: s.submit().status_code for student in class_])
+    return {"last": last, "p99": p99, "failures": failures, "healthz_last": healthz_last}
+
+
 def cpu_seconds(server: subprocess.Popen[bytes]) -> float:
     """CPU time used so far by the server's worker processes (Linux; 0 elsewhere)."""
     total = 0.0
@@ -501,20 +520,18 @@ def run(database: str, students: int, workers: int, threads: int = 1) -> dict[st
         figures["save_throughput_ratio"] = figures["save_rps"] / figures["healthz_rps"]
         figures["save_p99_ratio"] = figures["save_p99_ms"] / figures["healthz_p99_ms"]
 
-        # 3. The end-of-class burst: everyone submits at the same instant.
-        for student in class_:
-            student.start(ids["quiz"])
-            student.save(student.attempt["questions"][0], 10**9)
-        last, p99, failures = burst(
-            [lambda s=student: s.submit().status_code for student in class_]
-        )
-        h_last, _h_p99, _ = burst([healthz(base) for _ in class_])
+        # 3. The end-of-class burst: everyone submits at the same instant. One burst is a single
+        # sample on a noisy machine: three rounds, each a /healthz burst then a submit burst.
+        rounds_ = [burst_round(class_, ids["quiz"], base) for _ in range(BURST_ROUNDS)]
+        ratios = [r["last"] / r["healthz_last"] for r in rounds_]
         figures.update(
-            burst_last_s=last,
-            burst_p99_s=p99,
-            burst_5xx=failures,
-            healthz_burst_last_s=h_last,
-            burst_ratio=last / h_last,
+            burst_last_s=statistics.median(r["last"] for r in rounds_),
+            burst_p99_s=statistics.median(r["p99"] for r in rounds_),
+            burst_5xx=sum(r["failures"] for r in rounds_),
+            healthz_burst_last_s=statistics.median(r["healthz_last"] for r in rounds_),
+            burst_ratio=statistics.median(ratios),
+            burst_worst_ratio=max(ratios),
+            burst_worst_p99_s=max(r["p99"] for r in rounds_),
         )
     finally:
         server.terminate()
@@ -558,7 +575,7 @@ def recommended_workers(database: str) -> int:
 
 
 def goals(f: dict[str, float]) -> dict[str, bool]:
-    """The issue's goals, each as met or missed."""
+    """The benchmark's goals, each as met or missed."""
     return {
         "no errors and no lost answers in the class": f["class_errors"] == f["lost_answers"] == 0,
         "the class finishes within about 60 s (66 s)": f["class_seconds"] <= 66,
