@@ -561,11 +561,12 @@ def grades_in_advance(user: User, attempt_id: int) -> Grades | None:
 
 
 def _grade(attempt: Attempt, advance: Grades | None = None) -> None:
-    """Grade every question of the attempt from its saved answers.
+    """Grade every question of the attempt from its saved answers, and write the grades.
 
-    The answers are read as rows and written back with one UPDATE executed for all of them, and
-    questions left unanswered are inserted as empty answers in one INSERT: no ORM object per
-    answer, as a class submits at the same moment.
+    ``advance`` grades are written as they are only if the attempt's saved answers are still
+    those they were worked out from. The points go back with one UPDATE executed for all the
+    answers, and questions left unanswered are inserted as empty answers in one INSERT: no ORM
+    object per answer, as a class submits at the same moment.
     """
     grades = advance
     if grades is None or grades.graded != _saved_versions(attempt.id):
@@ -591,6 +592,7 @@ def _saved_versions(attempt_id: int) -> frozenset[tuple[int, int]]:
 
 
 def _work_out_grades(attempt: Attempt) -> Grades:
+    """The grades of the attempt's saved answers (read as rows), nothing written yet."""
     responses = Response.__table__.c
     saved = {
         row.question_version_id: row

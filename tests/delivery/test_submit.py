@@ -107,11 +107,16 @@ def test_an_answer_changed_after_the_grades_in_advance_is_graded_as_changed(
 def test_no_grades_in_advance_for_a_submitted_attempt(app, make_user, make_assignment, enrol):
     student_id, attempt_id = _open_attempt(app, make_user, make_assignment, enrol)
     with app.app_context():
-        _submit(student_id, attempt_id, None)
+        stale = _grades_in_advance(student_id, attempt_id)  # nothing answered yet
+        assert stale is not None and stale.score == 0.0
+        first = _choices(db.session.get(Attempt, attempt_id))[0]
+        _save(student_id, attempt_id, first, "right", 1)
+        assert _submit(student_id, attempt_id, None).score == 1.0
         assert _grades_in_advance(student_id, attempt_id) is None
-        # Submitting again with stale grades from before changes nothing.
-        attempt = _submit(student_id, attempt_id, None)
-        assert attempt.score == 0.0 and attempt.state.value == "submitted"
+        # Submitting again, even with the stale grades from before, changes nothing.
+        attempt = _submit(student_id, attempt_id, stale)
+        assert (attempt.score, attempt.state.value) == (1.0, "submitted")
+        assert _points(attempt_id)[first] == 1.0
 
 
 def test_on_sqlite_the_api_grades_before_taking_the_write_lock(
